@@ -1,0 +1,8 @@
+//! Shared building blocks for every yiwang capability: national code formats with
+//! their check digits, personal-data masking and the error vocabulary the web layer maps.
+
+pub mod codes;
+pub mod error;
+pub mod mask;
+
+pub use error::{DomainError, ErrorKind};

@@ -1,0 +1,248 @@
+//! Storage for yiwang: one code path over SQLite (embedded default) and PostgreSQL (production).
+//!
+//! The backend is chosen at run time from the URL. Queries use `$1` placeholders and portable
+//! types (TEXT, BIGINT, DOUBLE PRECISION) so the same SQL runs on both; dialect differences stay
+//! in this crate ([`Dialect`]). SQLite writes are serialised through a single-connection pool
+//! so writers never fail with `SQLITE_BUSY`; reads use a separate pool (WAL mode).
+
+mod migrate;
+pub use migrate::current_version;
+pub mod testing;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Transaction};
+use yiwang_core::{DomainError, ErrorKind};
+
+pub use migrate::{Migration, MIGRATIONS};
+pub use sqlx;
+
+/// Which SQL dialect the database speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// Storage failures, mapped to stable codes for the API.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("数据库暂时不可用，请稍后重试")]
+    Unavailable(#[source] sqlx::Error),
+    #[error("记录已存在")]
+    Duplicate(#[source] sqlx::Error),
+    #[error("数据库错误")]
+    Database(#[source] sqlx::Error),
+    #[error("不支持的数据库地址：{0}")]
+    UnsupportedUrl(String),
+    #[error("数据库迁移失败：{0}")]
+    Migration(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => StoreError::Unavailable(e),
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(e),
+            _ => StoreError::Database(e),
+        }
+    }
+}
+
+impl DomainError for StoreError {
+    fn code(&self) -> &'static str {
+        match self {
+            StoreError::Unavailable(_) => "STORE_UNAVAILABLE",
+            StoreError::Duplicate(_) => "DUPLICATE",
+            StoreError::Database(_) | StoreError::UnsupportedUrl(_) | StoreError::Migration(_) => "INTERNAL",
+        }
+    }
+    fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::Unavailable(_) => ErrorKind::Unavailable,
+            StoreError::Duplicate(_) => ErrorKind::Conflict,
+            _ => ErrorKind::Internal,
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+pub type Tx = Transaction<'static, Any>;
+pub type Row = AnyRow;
+
+/// How to connect.
+#[derive(Debug, Clone)]
+pub struct ConnectOptions {
+    pub url: String,
+    /// PostgreSQL schema to use (`search_path`); lets tests and tenants share one database.
+    pub schema: Option<String>,
+    pub max_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        ConnectOptions {
+            url: url.into(),
+            schema: None,
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database handle shared by every domain module.
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
+}
+
+fn valid_schema_name(s: &str) -> bool {
+    !s.is_empty() && s.len() < 60 && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+impl Db {
+    pub async fn connect(opts: &ConnectOptions) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let dialect = if opts.url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(opts.url.clone()));
+        };
+        match dialect {
+            Dialect::Sqlite => {
+                if let Some(path) = sqlite_file(&opts.url) {
+                    if let Some(dir) = std::path::Path::new(&path).parent() {
+                        if !dir.as_os_str().is_empty() {
+                            std::fs::create_dir_all(dir).map_err(|e| StoreError::Unavailable(sqlx::Error::Io(e)))?;
+                        }
+                    }
+                }
+                // synchronous=FULL: an acknowledged commit survives power loss, not just a crash.
+                let pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+                let make = |max: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(max)
+                        .acquire_timeout(opts.acquire_timeout)
+                        .after_connect(move |conn, _| {
+                            Box::pin(async move {
+                                conn.execute(pragmas).await?;
+                                Ok(())
+                            })
+                        })
+                };
+                let url = with_sqlite_create_mode(&opts.url);
+                let write = make(1).connect(&url).await?;
+                let read = make(opts.max_connections.max(2)).connect(&url).await?;
+                Ok(Db { read, write, dialect })
+            }
+            Dialect::Postgres => {
+                let schema = match &opts.schema {
+                    Some(s) if !valid_schema_name(s) => return Err(StoreError::UnsupportedUrl(format!("schema {s}"))),
+                    other => other.clone(),
+                };
+                if let Some(s) = &schema {
+                    // Created once here, not per connection: concurrent CREATE SCHEMA races.
+                    use sqlx::Connection as _;
+                    let mut conn = sqlx::AnyConnection::connect(&opts.url).await?;
+                    conn.execute(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS {s}"))).await?;
+                    conn.close().await?;
+                }
+                let pool = AnyPoolOptions::new()
+                    .max_connections(opts.max_connections)
+                    .acquire_timeout(opts.acquire_timeout)
+                    .after_connect(move |conn, _| {
+                        let schema = schema.clone();
+                        Box::pin(async move {
+                            conn.execute("SET TIME ZONE 'UTC'").await?;
+                            if let Some(s) = schema {
+                                conn.execute(sqlx::AssertSqlSafe(format!("SET search_path TO {s}"))).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&opts.url)
+                    .await?;
+                Ok(Db { read: pool.clone(), write: pool, dialect })
+            }
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Pool for reads (and single-statement writes that need no transaction on PostgreSQL).
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// Start a write transaction. On SQLite this takes the single writer connection and
+    /// `BEGIN IMMEDIATE`, so the write lock is held from the start.
+    pub async fn begin(&self) -> Result<Tx> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.write.begin().await?,
+        })
+    }
+
+    /// Apply pending migrations; safe to call on every start.
+    pub async fn migrate(&self) -> Result<usize> {
+        migrate::run(self).await
+    }
+
+    /// A cheap round trip for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+fn sqlite_file(url: &str) -> Option<String> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_string())
+}
+
+fn with_sqlite_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Current time as stored in the database: RFC 3339 UTC with milliseconds (sorts as text).
+pub fn now_text() -> String {
+    timestamp_text(chrono::Utc::now())
+}
+
+pub fn timestamp_text(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_paths() {
+        assert_eq!(sqlite_file("sqlite://data/yiwang.db").as_deref(), Some("data/yiwang.db"));
+        assert_eq!(sqlite_file("sqlite:data/y.db?mode=rwc").as_deref(), Some("data/y.db"));
+        assert_eq!(sqlite_file("sqlite::memory:"), None);
+        assert_eq!(with_sqlite_create_mode("sqlite://a.db"), "sqlite://a.db?mode=rwc");
+        assert!(!valid_schema_name("x; DROP TABLE y"));
+    }
+}
