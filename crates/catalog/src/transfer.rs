@@ -180,20 +180,17 @@ fn row_to_record(row_no: usize, cells: &[String], errors: &mut Vec<RowError>) ->
             Audience::Both
         }
     };
-    let mut list_of = |col: usize, f: fn(&str) -> std::result::Result<_, String>, err: &mut dyn FnMut(usize, String)| {
-        split_list(&cell(col))
-            .iter()
-            .filter_map(|l| f(l).map_err(|m| err(col, m)).ok())
-            .collect::<Vec<_>>()
-    };
-    let materials = list_of(13, parse_material, &mut err);
-    let procedure = list_of(14, parse_step, &mut err);
-    let fees = list_of(20, parse_fee, &mut err);
+    fn list_of<T>(text: &str, f: fn(&str) -> std::result::Result<T, String>, col: usize, err: &mut dyn FnMut(usize, String)) -> Vec<T> {
+        split_list(text).iter().filter_map(|l| f(l).map_err(|m| err(col, m)).ok()).collect()
+    }
+    let materials = list_of(&cell(13), parse_material, 13, &mut err);
+    let procedure = list_of(&cell(14), parse_step, 14, &mut err);
+    let fees = list_of(&cell(20), parse_fee, 20, &mut err);
     let case_kind = CaseKind::parse(&cell(15)).unwrap_or_else(|| {
         err(15, format!("办件类型“{}”无效，应为即办件或承诺件", cell(15)));
         CaseKind::Promised
     });
-    let mut number = |col: usize, err: &mut dyn FnMut(usize, String)| -> u32 {
+    let number = |col: usize, err: &mut dyn FnMut(usize, String)| -> u32 {
         let v = cell(col);
         if v.is_empty() {
             return 0;

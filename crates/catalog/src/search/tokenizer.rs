@@ -90,15 +90,12 @@ pub fn pinyin_initials(jieba: &Jieba, text: &str) -> Vec<String> {
     let initials = |s: &str| -> String {
         s.to_pinyin().flatten().map(|p| p.first_letter()).collect::<String>()
     };
-    let mut out: Vec<String> = jieba
-        .cut(text, false)
-        .into_iter()
-        .map(|t| initials(t.word))
-        .filter(|s| s.len() >= 2)
-        .collect();
-    let whole = initials(text);
-    if whole.len() >= 2 {
-        out.push(whole);
+    let mut out: Vec<String> = Vec::new();
+    let words = jieba.cut_for_search(text, false).into_iter().map(|t| initials(t.word));
+    for w in words.chain(std::iter::once(initials(text))) {
+        if w.len() >= 2 && !out.contains(&w) {
+            out.push(w);
+        }
     }
     out
 }
