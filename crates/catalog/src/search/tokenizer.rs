@@ -1,5 +1,8 @@
-//! A tantivy tokenizer over a shared jieba instance (search mode: long words also yield their
-//! dictionary sub-words, so 住房公积金提取 is found by 公积金 and by 提取).
+//! A tantivy tokenizer over a shared jieba instance. It indexes the union of jieba's default
+//! segmentation (which also finds unknown words by HMM) and its full mode (every dictionary
+//! word inside the text, of any length), so 住房公积金提取 is found by 公积金 and by 提取, and
+//! 营业执照注销 by 营业执照. Jieba's search mode is not enough: it only adds 2- and 3-character
+//! sub-words.
 
 use std::sync::Arc;
 
@@ -29,6 +32,19 @@ pub fn is_meaningful(word: &str) -> bool {
     word.chars().any(|c| c.is_alphanumeric())
 }
 
+/// Every word of `text` the index keeps, in text order, without duplicates.
+pub fn index_words<'a>(jieba: &Jieba, text: &'a str) -> Vec<jieba_rs::Token<'a>> {
+    let mut seen = std::collections::HashSet::new();
+    let mut words: Vec<jieba_rs::Token<'a>> = jieba
+        .cut(text, true)
+        .into_iter()
+        .chain(jieba.cut_all(text))
+        .filter(|t| is_meaningful(t.word) && seen.insert((t.byte_start, t.byte_end)))
+        .collect();
+    words.sort_by_key(|t| (t.byte_start, t.byte_end));
+    words
+}
+
 #[derive(Clone)]
 pub struct JiebaTokenizer {
     jieba: Arc<Jieba>,
@@ -49,11 +65,8 @@ impl Tokenizer for JiebaTokenizer {
     type TokenStream<'a> = JiebaTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> JiebaTokenStream {
-        let tokens = self
-            .jieba
-            .cut_for_search(text, true)
+        let tokens = index_words(&self.jieba, text)
             .into_iter()
-            .filter(|t| is_meaningful(t.word))
             .enumerate()
             .map(|(position, t)| Token {
                 offset_from: t.byte_start,
@@ -91,7 +104,7 @@ pub fn pinyin_initials(jieba: &Jieba, text: &str) -> Vec<String> {
         s.to_pinyin().flatten().map(|p| p.first_letter()).collect::<String>()
     };
     let mut out: Vec<String> = Vec::new();
-    let words = jieba.cut_for_search(text, false).into_iter().map(|t| initials(t.word));
+    let words = index_words(jieba, text).into_iter().map(|t| initials(t.word));
     for w in words.chain(std::iter::once(initials(text))) {
         if w.len() >= 2 && !out.contains(&w) {
             out.push(w);
@@ -117,8 +130,8 @@ mod tests {
     #[test]
     fn search_mode_yields_sub_words() {
         let t = JiebaTokenizer::new(Arc::new(build_jieba(&[])));
-        let w = words(&t, "住房公积金提取，营业执照 Registration");
-        for expected in ["住房公积金", "公积金", "提取", "营业执照", "registration"] {
+        let w = words(&t, "住房公积金提取，营业执照注销 Registration");
+        for expected in ["住房公积金", "公积金", "提取", "营业执照", "营业执照注销", "注销", "registration"] {
             assert!(w.contains(&expected.to_string()), "{expected} missing from {w:?}");
         }
         assert!(!w.iter().any(|x| x == "，"));
