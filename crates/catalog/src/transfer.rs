@@ -150,7 +150,7 @@ fn parse_step(line: &str) -> std::result::Result<Step, String> {
 }
 
 /// One spreadsheet row (already split into cells) to a record; every bad cell is reported.
-fn row_to_record(row_no: usize, cells: &[String], errors: &mut Vec<RowError>) -> Option<ItemRecord> {
+pub fn row_to_record(row_no: usize, cells: &[String], errors: &mut Vec<RowError>) -> Option<ItemRecord> {
     let before = errors.len();
     let cell = |i: usize| cells.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
     let mut err = |col: usize, msg: String| errors.push(RowError { row: row_no, column: COLUMNS[col].to_string(), message: msg });
@@ -245,7 +245,7 @@ fn row_to_record(row_no: usize, cells: &[String], errors: &mut Vec<RowError>) ->
     (errors.len() == before).then_some(record)
 }
 
-fn record_to_row(r: &ItemRecord) -> Vec<String> {
+pub fn record_to_row(r: &ItemRecord) -> Vec<String> {
     let d = &r.doc;
     let lines = |v: &[String]| v.join("\n");
     vec![

@@ -1,1 +1,143 @@
+//! The HTTP layer of yiwang: portal pages, staff workbench, JSON API, OpenAPI, health and
+//! metrics. Thin by design: parse, authorize, call the domain, render.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod i18n;
+mod ops;
+pub mod pages;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, HeaderValue};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use yiwang_catalog::Catalog;
+use yiwang_identity::Identity;
+use yiwang_store::Db;
+
+pub use ops::metrics_handle;
+
+/// Web settings from configuration.
+#[derive(Debug, Clone, Default)]
+pub struct WebSettings {
+    /// Mark cookies `Secure` (set when served over TLS) and send HSTS.
+    pub secure_cookies: bool,
+}
+
+/// Everything handlers need, shared by all requests.
+pub struct App {
+    pub db: Db,
+    pub catalog: Arc<Catalog>,
+    pub identity: Identity,
+    pub settings: WebSettings,
+    pub imports: pages::staff::ImportJobs,
+}
+
+pub type AppState = Arc<App>;
+
+/// Largest request body accepted (catalog imports are the biggest).
+pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
+
+/// Build the full router with all middleware.
+pub fn router(app: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let secure = app.settings.secure_cookies;
+
+    let api = Router::new()
+        .route("/items", get(api::list_items).post(api::create_item))
+        .route("/items/{code}", get(api::get_item).put(api::update_item))
+        .route("/items/{code}/latest", get(api::get_item_latest))
+        .route("/items/{code}/publish", post(api::publish_item))
+        .route("/items/{code}/status", post(api::item_status))
+        .route("/items/{code}/history", get(api::item_history))
+        .route("/departments", get(api::departments))
+        .route("/departments/{code}", get(api::department))
+        .route("/regions", get(api::regions))
+        .route("/themes", get(api::themes))
+        .route("/bundles", get(api::bundles))
+        .route("/bundles/{code}", get(api::bundle))
+        .route("/catalog/import", post(api::import))
+        .route("/catalog/export", get(api::export))
+        .route("/auth/login", post(api::login))
+        .route("/auth/logout", post(api::logout))
+        .route("/auth/me", get(api::whoami))
+        .fallback(ops::api_not_found);
+
+    let staff = Router::new()
+        .route("/", get(pages::staff::workbench))
+        .route("/items/new", get(pages::staff::new_form).post(pages::staff::create))
+        .route("/items/{code}", get(pages::staff::edit_form).post(pages::staff::update))
+        .route("/items/{code}/publish", post(pages::staff::publish))
+        .route("/items/{code}/status", post(pages::staff::change_status))
+        .route("/import", get(pages::staff::import_form).post(pages::staff::import_upload))
+        .route("/import/{id}", get(pages::staff::import_status))
+        .route("/export", get(pages::staff::export))
+        .route("/audit", get(pages::staff::audit_log));
+
+    let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
+
+    Router::new()
+        .route("/", get(pages::home))
+        .route("/search", get(pages::search))
+        .route("/items", get(pages::search))
+        .route("/items/{code}", get(pages::item))
+        .route("/items/{code}/print", get(pages::item_print))
+        .route("/departments", get(pages::departments))
+        .route("/departments/{code}", get(pages::department))
+        .route("/themes/{slug}", get(pages::theme))
+        .route("/bundles/{code}", get(pages::bundle))
+        .route("/lang/{lang}", get(pages::switch_lang))
+        .route("/login", get(pages::staff::login_form).post(pages::staff::login))
+        .route("/logout", post(pages::staff::logout))
+        .nest("/staff", staff)
+        .nest("/api/v1", api)
+        .merge(docs)
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/static/{file}", get(ops::static_file))
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(auth::same_origin))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+            ),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            if secure { HeaderValue::from_static("max-age=31536000") } else { HeaderValue::from_static("max-age=0") },
+        ))
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(app)
+}
+
+/// Background upkeep: flush view counters every few seconds.
+pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            if let Err(e) = app.catalog.flush_views().await {
+                tracing::warn!(error = %e, "flushing view counts failed");
+            }
+        }
+    })
+}

@@ -1,1 +1,199 @@
+//! Wiring for the `yiwang` binary: configuration, start-up and the app builder that tests use
+//! too, so they exercise the production start-up path.
 
+use std::sync::Arc;
+
+use anyhow::Context;
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use yiwang_catalog::{demo, Catalog};
+use yiwang_identity::{Identity, NewStaff};
+use yiwang_store::{ConnectOptions, Db};
+use yiwang_web::{App, AppState, WebSettings};
+
+/// Typed settings: defaults, then a TOML file, then `YIWANG_*` environment variables.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Settings {
+    /// Address to serve on.
+    pub listen: String,
+    /// `sqlite://data/yiwang.db` (default) or `postgres://user@host:5432/db`.
+    pub database_url: String,
+    /// PostgreSQL schema to use (created if missing).
+    pub database_schema: Option<String>,
+    pub max_connections: u32,
+    /// Load the demo province on first start (empty catalog).
+    pub demo: bool,
+    /// Mark cookies Secure and send HSTS (behind TLS).
+    pub secure_cookies: bool,
+    /// `text` or `json` logs.
+    pub log_format: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            listen: "127.0.0.1:8080".into(),
+            database_url: "sqlite://data/yiwang.db".into(),
+            database_schema: None,
+            max_connections: 16,
+            demo: true,
+            secure_cookies: false,
+            log_format: "text".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Load from `config` (default `yiwang.toml` if present) and the environment.
+    pub fn load(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+        let file = config.map(|p| p.to_path_buf()).unwrap_or_else(|| "yiwang.toml".into());
+        if config.is_some() && !file.exists() {
+            anyhow::bail!("configuration file {} not found", file.display());
+        }
+        Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(Env::prefixed("YIWANG_"))
+            .extract()
+            .context("invalid configuration")
+    }
+
+    pub fn connect_options(&self) -> ConnectOptions {
+        let mut o = ConnectOptions::new(&self.database_url);
+        o.schema = self.database_schema.clone();
+        o.max_connections = self.max_connections;
+        o
+    }
+}
+
+/// Set up logging once per process.
+pub fn init_tracing(format: &str) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn,tantivy=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = if format == "json" { builder.json().try_init() } else { builder.try_init() };
+}
+
+/// Connect and migrate.
+pub async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.connect_options()).await.with_context(|| format!("connecting to {}", redact(&settings.database_url)))?;
+    let applied = db.migrate().await.context("migrating the database")?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrated");
+    }
+    Ok(db)
+}
+
+/// Hide a password in a database URL for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Load the demo province and its staff accounts.
+pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result<demo::DemoReport> {
+    let p = demo::province()?;
+    let report = catalog.load_demo(&p).await?;
+    for s in &p.staff {
+        if !identity.staff_exists(&s.username).await? {
+            identity
+                .upsert_staff(NewStaff {
+                    username: &s.username,
+                    display_name: &s.display_name,
+                    password: &s.password,
+                    department: s.department.as_deref(),
+                    roles: &s.roles,
+                })
+                .await?;
+        }
+    }
+    Ok(report)
+}
+
+/// Build the application state: database, catalog (with search index), identity; loads the
+/// demo province on first start when enabled.
+pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
+    let db = open_db(settings).await?;
+    let catalog = Arc::new(Catalog::open(db.clone()).await?);
+    let identity = Identity::new(db.clone())?;
+    if settings.demo && !catalog.demo_loaded().await? {
+        let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
+        if empty {
+            let r = load_demo(&catalog, &identity).await?;
+            tracing::info!(items = r.items_created, departments = r.departments, "demo province loaded");
+        }
+    }
+    Ok(Arc::new(App {
+        db,
+        catalog,
+        identity,
+        settings: WebSettings { secure_cookies: settings.secure_cookies },
+        imports: Default::default(),
+    }))
+}
+
+/// Serve until Ctrl-C or SIGTERM.
+pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
+    let app = build(settings).await?;
+    yiwang_web::metrics_handle();
+    let background = yiwang_web::spawn_background(app.clone());
+    let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
+    tracing::info!(url = %format!("http://{}", settings.listen), database = %redact(&settings.database_url), "yiwang serving");
+    let router = yiwang_web::router(app.clone());
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    background.abort();
+    app.catalog.flush_views().await?;
+    app.db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/y.db"), "sqlite://data/y.db");
+    }
+
+    #[test]
+    fn environment_overrides_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("YIWANG_DATABASE_URL", "postgres://x@127.0.0.1/test");
+            jail.set_env("YIWANG_DEMO", "false");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.database_url, "postgres://x@127.0.0.1/test");
+            assert!(!s.demo);
+            assert_eq!(s.listen, "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,308 @@
+//! JSON API under `/api/v1`, described by OpenAPI (served at `/api/openapi.json`, browsable at
+//! `/api/docs`). Errors are `{code, message}` with the right status.
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use yiwang_catalog::model::*;
+use yiwang_catalog::search::SearchHit;
+use yiwang_catalog::transfer::{self, Format, ImportReport, ItemRecord, RowError};
+use yiwang_catalog::StatusAction;
+use yiwang_core::codes::ImplementationCode;
+
+use crate::auth::{self, StaffSession};
+use crate::error::{catalog_error, ApiError, ApiResult, AppError, ErrorBody};
+use crate::pages::staff::audit;
+use crate::pages::{escape, ListQuery};
+use crate::AppState;
+
+/// JSON body extractor whose rejections are API errors, not plain text.
+pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(ApiJson(v)),
+            Err(e) => Err(ApiError(AppError::new(
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST },
+                "BAD_JSON",
+                format!("请求内容不是有效的JSON或缺少字段：{}", e.body_text()),
+            ))),
+        }
+    }
+}
+
+/// Query extractor whose rejections are API errors.
+pub struct ApiQuery<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(ApiQuery(v)),
+            Err(e) => Err(ApiError(AppError::bad_request("BAD_QUERY", format!("查询参数无效：{}", e.body_text())))),
+        }
+    }
+}
+
+fn valid_code(code: &str) -> Result<String, ApiError> {
+    Ok(ImplementationCode::parse(code)?.to_string())
+}
+
+fn cat(e: yiwang_catalog::CatalogError) -> ApiError {
+    ApiError(catalog_error(e))
+}
+
+/// A page of items: search hits when `q` is given, otherwise items by popularity.
+#[derive(Serialize, ToSchema)]
+pub struct ItemList {
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+    /// How the query was segmented.
+    pub terms: Vec<String>,
+    pub items: Vec<SearchHit>,
+}
+
+#[utoipa::path(get, path = "/api/v1/items", tag = "catalog", params(ListQuery),
+    responses((status = 200, body = ItemList), (status = 400, body = ErrorBody)))]
+pub async fn list_items(State(app): State<AppState>, ApiQuery(q): ApiQuery<ListQuery>) -> ApiResult<Json<ItemList>> {
+    let filter = q.filter()?;
+    let (page, per_page) = (q.page(), q.per_page());
+    if q.q.trim().is_empty() {
+        let p = app.catalog.list_public(&filter, page, per_page).await.map_err(cat)?;
+        let items = p
+            .items
+            .into_iter()
+            .map(|s| SearchHit {
+                name_html: escape(&s.name),
+                snippet_html: String::new(),
+                impl_code: s.impl_code,
+                name: s.name,
+                name_en: None,
+                department_code: s.department_code,
+                department_name: s.department_name,
+                status: s.status,
+                item_type: s.item_type,
+                audience: s.audience,
+                promised_days: s.promised_days,
+                visits: s.visits,
+                online_depth: s.online_depth,
+                score: 0.0,
+            })
+            .collect();
+        return Ok(Json(ItemList { total: p.total, page, per_page, terms: vec![], items }));
+    }
+    let r = app.catalog.search(&q.q, &filter, page, per_page).map_err(cat)?;
+    Ok(Json(ItemList { total: r.total as u64, page, per_page, terms: r.terms, items: r.hits }))
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{code}", tag = "catalog",
+    params(("code" = String, Path, description = "31-char implementation code")),
+    responses((status = 200, body = Item), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn get_item(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Item>> {
+    let code = valid_code(&code)?;
+    let item = app.catalog.item_public(&code).await.map_err(cat)?;
+    app.catalog.record_view(&code);
+    Ok(Json(item))
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{code}/latest", tag = "catalog (staff)",
+    params(("code" = String, Path)), responses((status = 200, body = Item), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn get_item_latest(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>) -> ApiResult<Json<Item>> {
+    let editor = staff.catalog_editor()?;
+    Ok(Json(app.catalog.item_latest(&editor, &valid_code(&code)?).await.map_err(cat)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/items", tag = "catalog (staff)", request_body = ItemRecord,
+    responses((status = 201, body = Item), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_item(State(app): State<AppState>, staff: StaffSession, ApiJson(rec): ApiJson<ItemRecord>) -> ApiResult<Response> {
+    let editor = staff.catalog_editor()?;
+    let result = app.catalog.create(&editor, &rec.impl_code, rec.doc).await;
+    audit(&app, &staff, "item.create", &rec.impl_code, &result).await;
+    Ok((StatusCode::CREATED, Json(result.map_err(cat)?)).into_response())
+}
+
+#[utoipa::path(put, path = "/api/v1/items/{code}", tag = "catalog (staff)", request_body = ItemDoc,
+    params(("code" = String, Path)), responses((status = 200, body = Item), (status = 422, body = ErrorBody)))]
+pub async fn update_item(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>, ApiJson(doc): ApiJson<ItemDoc>) -> ApiResult<Json<Item>> {
+    let editor = staff.catalog_editor()?;
+    let code = valid_code(&code)?;
+    let result = app.catalog.update(&editor, &code, doc).await;
+    audit(&app, &staff, "item.update", &code, &result).await;
+    Ok(Json(result.map_err(cat)?))
+}
+
+#[utoipa::path(post, path = "/api/v1/items/{code}/publish", tag = "catalog (staff)",
+    params(("code" = String, Path)), responses((status = 200, body = Item), (status = 422, body = ErrorBody, description = "ITEM_INCOMPLETE lists every missing element in `details`")))]
+pub async fn publish_item(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>) -> ApiResult<Json<Item>> {
+    let editor = staff.catalog_editor()?;
+    let code = valid_code(&code)?;
+    let result = app.catalog.publish(&editor, &code).await;
+    audit(&app, &staff, "item.publish", &code, &result).await;
+    Ok(Json(result.map_err(cat)?))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StatusRequest {
+    /// `suspend`, `resume` or `cancel`
+    pub action: String,
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/items/{code}/status", tag = "catalog (staff)", request_body = StatusRequest,
+    params(("code" = String, Path)), responses((status = 200, body = Item), (status = 409, body = ErrorBody)))]
+pub async fn item_status(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>, ApiJson(req): ApiJson<StatusRequest>) -> ApiResult<Json<Item>> {
+    let editor = staff.catalog_editor()?;
+    let code = valid_code(&code)?;
+    let action = match req.action.as_str() {
+        "suspend" => StatusAction::Suspend,
+        "resume" => StatusAction::Resume,
+        "cancel" => StatusAction::Cancel,
+        other => return Err(AppError::bad_request("BAD_ACTION", format!("未知操作：{other}，应为 suspend、resume 或 cancel")).into()),
+    };
+    let result = app.catalog.change_status(&editor, &code, action, &req.note).await;
+    audit(&app, &staff, &format!("item.{}", req.action), &code, &result).await;
+    Ok(Json(result.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/items/{code}/history", tag = "catalog (staff)",
+    params(("code" = String, Path)), responses((status = 200, body = [HistoryEntry])))]
+pub async fn item_history(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>) -> ApiResult<Json<Vec<HistoryEntry>>> {
+    let editor = staff.catalog_editor()?;
+    Ok(Json(app.catalog.history(&editor, &valid_code(&code)?).await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments", tag = "catalog", responses((status = 200, body = [Department])))]
+pub async fn departments(State(app): State<AppState>) -> ApiResult<Json<Vec<Department>>> {
+    Ok(Json(app.catalog.departments().await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/departments/{code}", tag = "catalog", params(("code" = String, Path)),
+    responses((status = 200, body = Department), (status = 404, body = ErrorBody)))]
+pub async fn department(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Department>> {
+    Ok(Json(app.catalog.department(&code).await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/regions", tag = "catalog", responses((status = 200, body = [Region])))]
+pub async fn regions(State(app): State<AppState>) -> ApiResult<Json<Vec<Region>>> {
+    Ok(Json(app.catalog.regions().await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/themes", tag = "catalog", responses((status = 200, body = [Theme])))]
+pub async fn themes(State(app): State<AppState>) -> ApiResult<Json<Vec<Theme>>> {
+    Ok(Json(app.catalog.themes().await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/bundles", tag = "catalog", responses((status = 200, body = [Bundle])))]
+pub async fn bundles(State(app): State<AppState>) -> ApiResult<Json<Vec<Bundle>>> {
+    Ok(Json(app.catalog.bundles().await.map_err(cat)?))
+}
+
+#[utoipa::path(get, path = "/api/v1/bundles/{code}", tag = "catalog", params(("code" = String, Path)),
+    responses((status = 200, body = Bundle), (status = 404, body = ErrorBody)))]
+pub async fn bundle(State(app): State<AppState>, Path(code): Path<String>) -> ApiResult<Json<Bundle>> {
+    Ok(Json(app.catalog.bundle(&code).await.map_err(cat)?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ImportQuery {
+    /// `csv`, `xlsx` or `json`
+    pub format: String,
+    /// Publish each imported item too (default false: drafts).
+    #[serde(default)]
+    pub publish: bool,
+}
+
+#[utoipa::path(post, path = "/api/v1/catalog/import", tag = "catalog (staff)", params(ImportQuery),
+    request_body(content = Vec<u8>, description = "The file: CSV/Excel with the export's Chinese headers, or a JSON array of ItemRecord"),
+    responses((status = 200, body = ImportReport), (status = 422, body = ErrorBody, description = "IMPORT_REJECTED: nothing written; `details` lists {row, column, message}")))]
+pub async fn import(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ImportQuery>, body: axum::body::Bytes) -> ApiResult<Json<ImportReport>> {
+    let editor = staff.catalog_editor()?;
+    let format = Format::parse(&q.format).ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
+    let records = transfer::parse(format, &body).map_err(|rows: Vec<RowError>| cat(yiwang_catalog::CatalogError::ImportRejected(rows)))?;
+    let result = app.catalog.import(&editor, &records, q.publish, &|_, _| {}).await;
+    audit(&app, &staff, "catalog.import", format.extension(), &result).await;
+    Ok(Json(result.map_err(cat)?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `csv` (default), `xlsx` or `json`
+    pub format: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/catalog/export", tag = "catalog (staff)", params(ExportQuery),
+    responses((status = 200, description = "The catalog file")))]
+pub async fn export(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ExportQuery>) -> ApiResult<Response> {
+    let editor = staff.catalog_editor()?;
+    let format = Format::parse(q.format.as_deref().unwrap_or("csv")).ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
+    let records = app.catalog.export_records(&editor).await.map_err(cat)?;
+    let bytes = transfer::write(format, &records).map_err(cat)?;
+    Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub department: Option<String>,
+    pub roles: Vec<String>,
+    /// Send back as `X-CSRF-Token` on every POST/PUT/DELETE.
+    pub csrf_token: String,
+}
+
+fn me(s: &yiwang_identity::Session) -> Me {
+    Me {
+        username: s.staff.username.clone(),
+        display_name: s.staff.display_name.clone(),
+        department: s.staff.department.clone(),
+        roles: s.staff.roles.iter().map(|r| r.key().to_string()).collect(),
+        csrf_token: s.csrf_token.clone(),
+    }
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = Me, description = "Sets the session cookie"), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn login(State(app): State<AppState>, headers: axum::http::HeaderMap, crate::pages::staff::ConnectInfoOpt(source): crate::pages::staff::ConnectInfoOpt, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (token, session) = app.identity.login(req.username.trim(), &req.password, &source, ua).await?;
+    let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);
+    Ok(([(header::SET_COOKIE, cookie)], Json(me(&session))).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
+pub async fn logout(State(app): State<AppState>, staff: StaffSession) -> ApiResult<Response> {
+    app.identity.logout(&staff.token).await?;
+    let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies);
+    Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
+pub async fn whoami(staff: StaffSession) -> Json<Me> {
+    Json(me(&staff.session))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "yiwang (一网) API", description = "Integrated online government services: service catalog, search, guides. Errors are `{code, message}`; staff endpoints need the session cookie from /api/v1/auth/login and the `X-CSRF-Token` header on writes."),
+    paths(list_items, get_item, get_item_latest, create_item, update_item, publish_item, item_status, item_history,
+          departments, department, regions, themes, bundles, bundle, import, export, login, logout, whoami),
+    components(schemas(ErrorBody, ItemList, SearchHit, Item, ItemDoc, Material, Step, Fee, Department, Region, Theme, Bundle,
+        HistoryEntry, ItemRecord, ImportReport, RowError, StatusRequest, LoginRequest, Me, ItemType, Audience, CaseKind,
+        ResultType, MaterialForm, ItemStatus, RegionLevel))
+)]
+pub struct ApiDoc;

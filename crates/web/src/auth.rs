@@ -1,0 +1,213 @@
+//! Authentication and request-forgery protection at the HTTP edge.
+//!
+//! - [`StaffSession`]: the signed-in staff member or a 401 (API) / redirect to login (pages).
+//!   On unsafe API methods it also requires the session's token in `X-CSRF-Token`.
+//! - [`CsrfForm`]: a urlencoded form that must carry the session's `csrf_token`.
+//! - [`same_origin`]: refuses unsafe cross-site requests by `Origin` / `Sec-Fetch-Site`.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::de::DeserializeOwned;
+use yiwang_catalog::Editor;
+use yiwang_identity::{tokens_equal, IdentityError, Permission, Session};
+
+use crate::error::{ApiError, AppError};
+use crate::pages::PageError;
+use crate::AppState;
+
+pub const SESSION_COOKIE: &str = "yw_session";
+pub const LOGIN_CSRF_COOKIE: &str = "yw_login_csrf";
+
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|c| c.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+}
+
+/// `Set-Cookie` value with the attributes every yiwang cookie gets.
+pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
+    format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn is_api(parts: &Parts) -> bool {
+    parts.uri.path().starts_with("/api/")
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Who made the request, for the audit trail.
+pub fn source(headers: &HeaderMap, parts_ext: &axum::http::Extensions) -> String {
+    let ip = parts_ext
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "local".into());
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    format!("{ip} {}", ua.chars().take(80).collect::<String>())
+}
+
+/// Why an authenticated extractor refused.
+pub enum AuthRejection {
+    Api(ApiError),
+    Login(String),
+    Page(PageError),
+}
+
+impl IntoResponse for AuthRejection {
+    fn into_response(self) -> Response {
+        match self {
+            AuthRejection::Api(e) => e.into_response(),
+            AuthRejection::Login(next) => {
+                Redirect::to(&format!("/login?next={}", crate::pages::urlencode(&next))).into_response()
+            }
+            AuthRejection::Page(e) => e.into_response(),
+        }
+    }
+}
+
+fn reject(parts: &Parts, e: AppError) -> AuthRejection {
+    if is_api(parts) {
+        AuthRejection::Api(ApiError(e))
+    } else {
+        AuthRejection::Page(PageError(e))
+    }
+}
+
+/// A signed-in staff member.
+#[derive(Clone)]
+pub struct StaffSession {
+    pub session: Session,
+    pub token: String,
+    pub source: String,
+}
+
+impl StaffSession {
+    /// The permission check every staff route makes; returns the catalog capability.
+    pub fn catalog_editor(&self) -> Result<Editor, AppError> {
+        let staff = &self.session.staff;
+        staff.require(Permission::ManageCatalog)?;
+        if staff.is_platform_admin() {
+            Ok(Editor::platform(&staff.username))
+        } else if let Some(d) = &staff.department {
+            Ok(Editor::department(&staff.username, d))
+        } else {
+            Err(IdentityError::Forbidden.into())
+        }
+    }
+
+    pub fn require(&self, p: Permission) -> Result<(), AppError> {
+        Ok(self.session.staff.require(p)?)
+    }
+}
+
+async fn load_session(parts: &Parts, state: &AppState) -> Result<Option<(String, Session)>, AppError> {
+    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
+    Ok(state.identity.session(&token).await?.map(|s| (token, s)))
+}
+
+impl FromRequestParts<AppState> for StaffSession {
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some((token, session)) = load_session(parts, state).await.map_err(|e| reject(parts, e))? else {
+            return Err(if is_api(parts) {
+                AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into()))
+            } else {
+                let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/staff".into());
+                AuthRejection::Login(next)
+            });
+        };
+        if is_api(parts) && is_unsafe(&parts.method) {
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+            if !tokens_equal(sent, &session.csrf_token) {
+                return Err(reject(parts, IdentityError::CsrfMismatch.into()));
+            }
+        }
+        let source = source(&parts.headers, &parts.extensions);
+        Ok(StaffSession { session, token, source })
+    }
+}
+
+/// The staff member if signed in (for page chrome); never rejects.
+pub struct MaybeStaff(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeStaff {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(MaybeStaff(load_session(parts, state).await.ok().flatten().map(|(_, s)| s)))
+    }
+}
+
+/// A form posted by a signed-in staff member, checked against the session's CSRF token.
+pub struct CsrfForm<T> {
+    pub staff: StaffSession,
+    pub form: T,
+}
+
+#[derive(serde::Deserialize)]
+struct TokenOnly {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = AuthRejection;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let staff = StaffSession::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, 1024 * 1024)
+            .await
+            .map_err(|_| reject(&parts, AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "提交内容过大")))?;
+        let token: TokenOnly = serde_urlencoded::from_bytes(&bytes).unwrap_or(TokenOnly { csrf_token: String::new() });
+        if !tokens_equal(&token.csrf_token, &staff.session.csrf_token) {
+            return Err(reject(&parts, IdentityError::CsrfMismatch.into()));
+        }
+        let form = serde_urlencoded::from_bytes(&bytes)
+            .map_err(|e| reject(&parts, AppError::bad_request("BAD_FORM", format!("表单内容无效：{e}"))))?;
+        Ok(CsrfForm { staff, form })
+    }
+}
+
+/// Refuse state-changing requests that come from another site.
+pub async fn same_origin(req: Request, next: Next) -> Response {
+    if is_unsafe(req.method()) {
+        let h = req.headers();
+        let cross_site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
+        let host = h.get(header::HOST).and_then(|v| v.to_str().ok());
+        let origin_mismatch = match (h.get(header::ORIGIN).and_then(|v| v.to_str().ok()), host) {
+            (Some("null"), _) => true,
+            (Some(origin), Some(host)) => origin.split("://").nth(1) != Some(host),
+            _ => false,
+        };
+        if cross_site || origin_mismatch {
+            let body = crate::error::ErrorBody {
+                code: "CROSS_SITE_REQUEST".into(),
+                message: "拒绝来自其他网站的请求".into(),
+                details: vec![],
+            };
+            return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// A fresh random token (login form double-submit cookie).
+pub fn random_token() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut b);
+    hex::encode(b)
+}
