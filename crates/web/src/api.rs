@@ -51,8 +51,11 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Reject a malformed implementation code before any query (422 INVALID_CODE).
 fn valid_code(code: &str) -> Result<String, ApiError> {
-    Ok(ImplementationCode::parse(code)?.to_string())
+    ImplementationCode::parse(code)
+        .map(|c| c.to_string())
+        .map_err(|source| cat(yiwang_catalog::CatalogError::InvalidCode { field: "实施编码", source }))
 }
 
 fn cat(e: yiwang_catalog::CatalogError) -> ApiError {

@@ -40,8 +40,13 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
     )
 }
 
+/// The request URI as sent (nested routers see it with their prefix stripped).
+fn original_uri(parts: &Parts) -> &axum::http::Uri {
+    parts.extensions.get::<axum::extract::OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri)
+}
+
 fn is_api(parts: &Parts) -> bool {
-    parts.uri.path().starts_with("/api/")
+    original_uri(parts).path().starts_with("/api/")
 }
 
 fn is_unsafe(method: &Method) -> bool {
@@ -125,7 +130,7 @@ impl FromRequestParts<AppState> for StaffSession {
             return Err(if is_api(parts) {
                 AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into()))
             } else {
-                let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/staff".into());
+                let next = original_uri(parts).path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/staff".into());
                 AuthRejection::Login(next)
             });
         };

@@ -49,7 +49,14 @@ impl FromRequestParts<AppState> for Chrome {
             t: lang.texts(),
             lang: lang.html_lang(),
             en: lang.english(),
-            path: parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
+            path: parts
+                .extensions
+                .get::<axum::extract::OriginalUri>()
+                .map(|o| &o.0)
+                .unwrap_or(&parts.uri)
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_else(|| "/".into()),
             staff_name: session.as_ref().map(|s| s.staff.display_name.clone()),
             csrf: session.map(|s| s.csrf_token).unwrap_or_default(),
         })

@@ -1,0 +1,113 @@
+//! A test app built by the production start-up path, driven in process.
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::Router;
+use http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+use yiwang::Settings;
+use yiwang_store::testing::TestDb;
+use yiwang_web::AppState;
+
+pub struct TestApp {
+    pub router: Router,
+    pub app: AppState,
+    pub backend: &'static str,
+    _db: TestDb,
+}
+
+pub struct Res {
+    pub status: StatusCode,
+    pub headers: http::HeaderMap,
+    pub body: String,
+}
+
+impl Res {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap_or("").to_string())
+    }
+    pub fn location(&self) -> String {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_string()
+    }
+}
+
+/// One app per backend: SQLite always, PostgreSQL unless YIWANG_TEST_PG=off.
+pub async fn apps() -> Vec<TestApp> {
+    let mut out = Vec::new();
+    for t in TestDb::each().await.expect("test database") {
+        let settings = Settings {
+            database_url: t.options.url.clone(),
+            database_schema: t.options.schema.clone(),
+            max_connections: 4,
+            ..Settings::default()
+        };
+        let app = yiwang::build(&settings).await.expect("build app");
+        let backend = if settings.database_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+        out.push(TestApp { router: yiwang_web::router(app.clone()), app, backend, _db: t });
+    }
+    out
+}
+
+impl TestApp {
+    pub async fn send(&self, req: Request<Body>) -> Res {
+        let res = self.router.clone().oneshot(req).await.expect("router");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Res { status, headers, body: String::from_utf8_lossy(&bytes).to_string() }
+    }
+
+    pub async fn get(&self, path: &str) -> Res {
+        self.send(Request::get(path).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn get_with(&self, path: &str, cookie: &str) -> Res {
+        self.send(Request::get(path).header(header::COOKIE, cookie).body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn json(&self, method: &str, path: &str, body: &serde_json::Value, session: Option<&Session>) -> Res {
+        let mut b = Request::builder().method(method).uri(path).header(header::CONTENT_TYPE, "application/json");
+        if let Some(s) = session {
+            b = b.header(header::COOKIE, &s.cookie).header("x-csrf-token", &s.csrf);
+        }
+        self.send(b.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    pub async fn form(&self, path: &str, fields: &[(&str, &str)], cookie: &str) -> Res {
+        let body = serde_urlencoded::to_string(fields).unwrap();
+        let req = Request::post(path)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, cookie)
+            .body(Body::from(body))
+            .unwrap();
+        self.send(req).await
+    }
+
+    /// Sign in through the JSON API.
+    pub async fn login(&self, user: &str, password: &str) -> Session {
+        let res = self.json("POST", "/api/v1/auth/login", &serde_json::json!({"username": user, "password": password}), None).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        let cookie = res.cookie("yw_session").expect("session cookie");
+        Session { cookie, csrf: res.json()["csrf_token"].as_str().unwrap().to_string() }
+    }
+}
+
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+pub const ADMIN: (&str, &str) = ("admin", "yiwang-demo-admin");
+pub const SPJ: (&str, &str) = ("spj-admin", "yiwang-demo-staff");
+pub const GAJ: (&str, &str) = ("gaj-admin", "yiwang-demo-staff");
+/// 青山市行政审批局
+pub const SPJ_DEPT: &str = "11360100866661761G";
