@@ -48,6 +48,8 @@ pub const MAX_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 /// Build the full router with all middleware.
 pub fn router(app: AppState) -> Router {
+    // Install the metrics recorder before the first request is counted.
+    ops::metrics_handle();
     let x_request_id = HeaderName::from_static("x-request-id");
     let secure = app.settings.secure_cookies;
 
