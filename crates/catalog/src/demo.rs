@@ -9,9 +9,9 @@ use serde_yaml::{Mapping, Value};
 
 use crate::error::{CatalogError, Result};
 use crate::model::*;
+use crate::repo;
 use crate::service::{create_in, publish_in, Catalog, Editor};
 use crate::transfer::ItemRecord;
-use crate::repo;
 
 const PROVINCE: &str = include_str!("../../../demo/province.yaml");
 const ITEMS: &str = include_str!("../../../demo/items.yaml");
@@ -84,7 +84,8 @@ fn standard_procedure(kind: &str) -> Value {
 }
 
 fn item_from(mut m: Mapping, depts: &HashMap<String, Department>) -> Result<(String, ItemRecord)> {
-    let take = |m: &mut Mapping, k: &str| m.remove(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
+    let take =
+        |m: &mut Mapping, k: &str| m.remove(k).and_then(|v| v.as_str().map(str::to_string).or_else(|| v.as_u64().map(|n| n.to_string())));
     let key = take(&mut m, "key").ok_or_else(|| bad("事项", "缺少key"))?;
     let dept_key = take(&mut m, "dept").ok_or_else(|| bad(&key, "缺少dept"))?;
     let level = take(&mut m, "level").ok_or_else(|| bad(&key, "缺少level"))?;

@@ -78,10 +78,9 @@ impl DomainError for CatalogError {
             | CatalogError::RegionNotFound(_)
             | CatalogError::ThemeNotFound(_)
             | CatalogError::BundleNotFound(_) => ErrorKind::NotFound,
-            CatalogError::InvalidCode { .. }
-            | CatalogError::Incomplete(_)
-            | CatalogError::Invalid(_)
-            | CatalogError::ImportRejected(_) => ErrorKind::Invalid,
+            CatalogError::InvalidCode { .. } | CatalogError::Incomplete(_) | CatalogError::Invalid(_) | CatalogError::ImportRejected(_) => {
+                ErrorKind::Invalid
+            }
             CatalogError::AlreadyExists(_) | CatalogError::WrongStatus { .. } => ErrorKind::Conflict,
             CatalogError::Forbidden => ErrorKind::Forbidden,
             CatalogError::Search(_) => ErrorKind::Internal,

@@ -101,10 +101,8 @@ pub async fn regions(c: &mut AnyConnection) -> Result<Vec<Region>> {
 }
 
 pub async fn region(c: &mut AnyConnection, code: &str) -> Result<Option<Region>> {
-    let row = sqlx::query("SELECT code, name, name_en, level, parent_code FROM regions WHERE code = $1")
-        .bind(code)
-        .fetch_optional(c)
-        .await?;
+    let row =
+        sqlx::query("SELECT code, name, name_en, level, parent_code FROM regions WHERE code = $1").bind(code).fetch_optional(c).await?;
     row.as_ref().map(region_from).transpose()
 }
 
@@ -121,9 +119,10 @@ fn department_from(row: &Row) -> Result<Department> {
 }
 
 pub async fn departments(c: &mut AnyConnection) -> Result<Vec<Department>> {
-    let rows = sqlx::query("SELECT credit_code, name, name_en, region_code, address, phone, hours FROM departments ORDER BY sort, credit_code")
-        .fetch_all(c)
-        .await?;
+    let rows =
+        sqlx::query("SELECT credit_code, name, name_en, region_code, address, phone, hours FROM departments ORDER BY sort, credit_code")
+            .fetch_all(c)
+            .await?;
     rows.iter().map(department_from).collect()
 }
 
@@ -155,10 +154,8 @@ pub async fn themes(c: &mut AnyConnection) -> Result<Vec<Theme>> {
 /// The catalog item (目录清单) for a basic code: created on first use, and afterwards every
 /// implementation must keep its type (三级四同: same code, same type at every level).
 pub async fn ensure_catalog_item(c: &mut AnyConnection, doc: &ItemDoc) -> Result<()> {
-    let existing = sqlx::query("SELECT item_type FROM catalog_items WHERE basic_code = $1")
-        .bind(&doc.basic_code)
-        .fetch_optional(&mut *c)
-        .await?;
+    let existing =
+        sqlx::query("SELECT item_type FROM catalog_items WHERE basic_code = $1").bind(&doc.basic_code).fetch_optional(&mut *c).await?;
     match existing {
         Some(row) => {
             let t = text(&row, "item_type")?;
@@ -483,12 +480,7 @@ pub async fn list_items(
         q = q.bind(b.clone());
     }
     let rows = q.fetch_all(c).await?;
-    Ok(Page {
-        total: u64::try_from(total).unwrap_or(0),
-        page,
-        per_page,
-        items: rows.iter().map(summary_from).collect::<Result<_>>()?,
-    })
+    Ok(Page { total: u64::try_from(total).unwrap_or(0), page, per_page, items: rows.iter().map(summary_from).collect::<Result<_>>()? })
 }
 
 /// Published items with their docs and department names, for (re)building the search index.
@@ -574,10 +566,11 @@ pub async fn bundles(c: &mut AnyConnection) -> Result<Vec<Bundle>> {
 }
 
 pub async fn bundle(c: &mut AnyConnection, code: &str) -> Result<Option<Bundle>> {
-    let Some(r) = sqlx::query("SELECT code, name, name_en, audience, lead_department, description, promised_days FROM bundles WHERE code = $1")
-        .bind(code)
-        .fetch_optional(&mut *c)
-        .await?
+    let Some(r) =
+        sqlx::query("SELECT code, name, name_en, audience, lead_department, description, promised_days FROM bundles WHERE code = $1")
+            .bind(code)
+            .fetch_optional(&mut *c)
+            .await?
     else {
         return Ok(None);
     };
@@ -628,7 +621,12 @@ mod tests {
 
     #[test]
     fn filters_become_numbered_placeholders() {
-        let f = ItemFilter { department: Some("X".into()), audience: Some(Audience::Person), theme: Some("shengyu".into()), ..Default::default() };
+        let f = ItemFilter {
+            department: Some("X".into()),
+            audience: Some(Audience::Person),
+            theme: Some("shengyu".into()),
+            ..Default::default()
+        };
         let (sql, binds) = where_clause(&f, Visibility::Public, None);
         assert!(sql.contains("i.department_code = $1"));
         assert!(sql.contains("i.audience IN ($2, 'both')"));

@@ -123,9 +123,7 @@ impl Catalog {
     }
 
     pub async fn bundle(&self, code: &str) -> Result<Bundle> {
-        repo::bundle(&mut *self.db.reader().acquire().await?, code)
-            .await?
-            .ok_or_else(|| CatalogError::BundleNotFound(code.to_string()))
+        repo::bundle(&mut *self.db.reader().acquire().await?, code).await?.ok_or_else(|| CatalogError::BundleNotFound(code.to_string()))
     }
 
     async fn load_item(&self, c: &mut AnyConnection, code: &str, version: Option<i64>) -> Result<Item> {

@@ -73,9 +73,34 @@ impl Format {
 
 /// Spreadsheet columns, in order.
 pub const COLUMNS: &[&str] = &[
-    "实施编码", "事项名称", "英文名称", "基本编码", "事项类型", "实施主体编码", "行政区划代码", "服务对象", "主题", "关键词",
-    "事项概述", "设定依据", "受理条件", "申请材料", "办理流程", "办件类型", "法定办结时限", "承诺办结时限", "办理渠道",
-    "到现场次数", "收费", "办理地点", "办理时间", "咨询电话", "监督投诉电话", "办理结果类型", "办理结果名称", "网办深度",
+    "实施编码",
+    "事项名称",
+    "英文名称",
+    "基本编码",
+    "事项类型",
+    "实施主体编码",
+    "行政区划代码",
+    "服务对象",
+    "主题",
+    "关键词",
+    "事项概述",
+    "设定依据",
+    "受理条件",
+    "申请材料",
+    "办理流程",
+    "办件类型",
+    "法定办结时限",
+    "承诺办结时限",
+    "办理渠道",
+    "到现场次数",
+    "收费",
+    "办理地点",
+    "办理时间",
+    "咨询电话",
+    "监督投诉电话",
+    "办理结果类型",
+    "办理结果名称",
+    "网办深度",
     "网办地址",
 ];
 
@@ -322,8 +347,8 @@ pub fn parse(format: Format, bytes: &[u8]) -> std::result::Result<Vec<ItemRecord
     let whole = |msg: String| vec![RowError { row: 0, column: String::new(), message: msg }];
     match format {
         Format::Json => {
-            let values: Vec<serde_json::Value> =
-                serde_json::from_slice(bytes).map_err(|e| whole(format!("JSON格式错误（第{}行第{}列）：应为事项数组", e.line(), e.column())))?;
+            let values: Vec<serde_json::Value> = serde_json::from_slice(bytes)
+                .map_err(|e| whole(format!("JSON格式错误（第{}行第{}列）：应为事项数组", e.line(), e.column())))?;
             let mut errors = Vec::new();
             let mut out = Vec::new();
             for (i, v) in values.into_iter().enumerate() {
@@ -442,7 +467,9 @@ impl Catalog {
         let mut seen = std::collections::HashSet::new();
         for (i, r) in records.iter().enumerate() {
             if !seen.insert(r.impl_code.trim().to_ascii_uppercase()) {
-                errors.push(RowError { row: i + 1, column: "实施编码".into(), message: format!("实施编码{}在文件中重复", r.impl_code) });
+                errors.push(RowError {
+                    row: i + 1, column: "实施编码".into(), message: format!("实施编码{}在文件中重复", r.impl_code)
+                });
             }
         }
         if !errors.is_empty() {

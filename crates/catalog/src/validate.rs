@@ -11,18 +11,10 @@ pub fn check_codes(impl_code: &str, doc: &ItemDoc) -> Result<ImplementationCode>
     BasicCode::parse(&doc.basic_code).map_err(|source| CatalogError::InvalidCode { field: "基本编码", source })?;
     CreditCode::parse(&doc.department_code).map_err(|source| CatalogError::InvalidCode { field: "实施主体编码", source })?;
     if code.basic() != doc.basic_code.trim() {
-        return Err(CatalogError::Invalid(format!(
-            "实施编码中的基本编码“{}”与事项基本编码“{}”不一致",
-            code.basic(),
-            doc.basic_code
-        )));
+        return Err(CatalogError::Invalid(format!("实施编码中的基本编码“{}”与事项基本编码“{}”不一致", code.basic(), doc.basic_code)));
     }
     if code.agency() != doc.department_code.trim().to_ascii_uppercase() {
-        return Err(CatalogError::Invalid(format!(
-            "实施编码中的实施主体编码“{}”与实施部门“{}”不一致",
-            code.agency(),
-            doc.department_code
-        )));
+        return Err(CatalogError::Invalid(format!("实施编码中的实施主体编码“{}”与实施部门“{}”不一致", code.agency(), doc.department_code)));
     }
     if doc.name.trim().is_empty() {
         return Err(CatalogError::Invalid("事项名称不能为空".into()));

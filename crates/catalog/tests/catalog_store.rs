@@ -137,7 +137,9 @@ async fn item_lifecycle_versions_and_scope() {
         let mut wrong_type = sample_doc(dept);
         wrong_type.item_type = ItemType::Penalty;
         let code2 = format!("{dept}4360199000777");
-        assert!(matches!(cat.create(&editor, &code2, wrong_type).await, Err(CatalogError::Invalid(m)) if m.contains("三级") || m.contains("目录清单")));
+        assert!(
+            matches!(cat.create(&editor, &code2, wrong_type).await, Err(CatalogError::Invalid(m)) if m.contains("三级") || m.contains("目录清单"))
+        );
         let broken = format!("{dept}3360199000");
         assert!(matches!(cat.create(&editor, &broken, sample_doc(dept)).await, Err(CatalogError::InvalidCode { .. })));
     }
@@ -164,7 +166,14 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
 
         // Two new items, the second broken: nothing is written, both problems named.
         let dept = "11360100866661761G";
-        let good = transfer::ItemRecord { impl_code: format!("{dept}3360199000801"), doc: { let mut d = sample_doc(dept); d.basic_code = "360199000801".into(); d } };
+        let good = transfer::ItemRecord {
+            impl_code: format!("{dept}3360199000801"),
+            doc: {
+                let mut d = sample_doc(dept);
+                d.basic_code = "360199000801".into();
+                d
+            },
+        };
         let mut broken = good.clone();
         broken.impl_code = format!("{dept}3360199000802");
         broken.doc.basic_code = "360199000802".into();

@@ -26,11 +26,7 @@ fn mask_middle(s: &str, keep_head: usize, keep_tail: usize) -> String {
         return "*".repeat(chars.len());
     }
     let middle = chars.len() - keep_head - keep_tail;
-    chars[..keep_head]
-        .iter()
-        .chain(std::iter::repeat_n(&'*', middle))
-        .chain(&chars[chars.len() - keep_tail..])
-        .collect()
+    chars[..keep_head].iter().chain(std::iter::repeat_n(&'*', middle)).chain(&chars[chars.len() - keep_tail..]).collect()
 }
 
 #[cfg(test)]

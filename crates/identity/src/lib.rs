@@ -312,15 +312,17 @@ impl Identity {
             .await?;
         let token = random_hex(32);
         let csrf = random_hex(32);
-        sqlx::query("INSERT INTO sessions (id_hash, username, csrf_token, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(hash_token(&token))
-            .bind(username)
-            .bind(&csrf)
-            .bind(timestamp_text(now))
-            .bind(timestamp_text(now + chrono::Duration::hours(SESSION_HOURS)))
-            .bind(user_agent.chars().take(200).collect::<String>())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, username, csrf_token, created_at, expires_at, user_agent) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(hash_token(&token))
+        .bind(username)
+        .bind(&csrf)
+        .bind(timestamp_text(now))
+        .bind(timestamp_text(now + chrono::Duration::hours(SESSION_HOURS)))
+        .bind(user_agent.chars().take(200).collect::<String>())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         self.audit(username, "login", username, "success", source).await?;
         let session = self.session(&token).await?.ok_or(IdentityError::Unauthenticated)?;

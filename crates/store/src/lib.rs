@@ -83,12 +83,7 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(url: impl Into<String>) -> Self {
-        ConnectOptions {
-            url: url.into(),
-            schema: None,
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(10),
-        }
+        ConnectOptions { url: url.into(), schema: None, max_connections: 16, acquire_timeout: Duration::from_secs(10) }
     }
 }
 
@@ -126,15 +121,12 @@ impl Db {
                 // synchronous=FULL: an acknowledged commit survives power loss, not just a crash.
                 let pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
                 let make = |max: u32| {
-                    AnyPoolOptions::new()
-                        .max_connections(max)
-                        .acquire_timeout(opts.acquire_timeout)
-                        .after_connect(move |conn, _| {
-                            Box::pin(async move {
-                                conn.execute(pragmas).await?;
-                                Ok(())
-                            })
+                    AnyPoolOptions::new().max_connections(max).acquire_timeout(opts.acquire_timeout).after_connect(move |conn, _| {
+                        Box::pin(async move {
+                            conn.execute(pragmas).await?;
+                            Ok(())
                         })
+                    })
                 };
                 let url = with_sqlite_create_mode(&opts.url);
                 let write = make(1).connect(&url).await?;

@@ -29,20 +29,15 @@ fn render(sql: &str, dialect: Dialect) -> String {
 
 pub(crate) async fn run(db: &Db) -> Result<usize> {
     let mut tx = db.begin().await?;
-    sqlx::query(
-        "CREATE TABLE IF NOT EXISTS yiwang_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await?;
+    sqlx::query("CREATE TABLE IF NOT EXISTS yiwang_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
 
     let mut applied = 0;
     for m in MIGRATIONS {
         let mut tx = db.begin().await?;
-        let done = sqlx::query("SELECT version FROM yiwang_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let done = sqlx::query("SELECT version FROM yiwang_migrations WHERE version = $1").bind(m.version).fetch_optional(&mut *tx).await?;
         if done.is_some() {
             continue;
         }
@@ -65,8 +60,6 @@ pub(crate) async fn run(db: &Db) -> Result<usize> {
 
 /// Highest applied migration version, for health and diagnostics.
 pub async fn current_version(db: &Db) -> Result<i64> {
-    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM yiwang_migrations")
-        .fetch_one(db.reader())
-        .await?;
+    let row = sqlx::query("SELECT COALESCE(MAX(version), 0) AS v FROM yiwang_migrations").fetch_one(db.reader()).await?;
     Ok(row.try_get::<i64, _>("v")?)
 }

@@ -68,9 +68,8 @@ impl Drop for TestDb {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async move {
                 if let Ok(db) = Db::connect(&ConnectOptions::new(url)).await {
-                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE")))
-                        .execute(db.reader())
-                        .await;
+                    let _ =
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(db.reader()).await;
                     db.close().await;
                 }
             });

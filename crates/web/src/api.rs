@@ -134,7 +134,12 @@ pub async fn create_item(State(app): State<AppState>, staff: StaffSession, ApiJs
 
 #[utoipa::path(put, path = "/api/v1/items/{code}", tag = "catalog (staff)", request_body = ItemDoc,
     params(("code" = String, Path)), responses((status = 200, body = Item), (status = 422, body = ErrorBody)))]
-pub async fn update_item(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>, ApiJson(doc): ApiJson<ItemDoc>) -> ApiResult<Json<Item>> {
+pub async fn update_item(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+    ApiJson(doc): ApiJson<ItemDoc>,
+) -> ApiResult<Json<Item>> {
     let editor = staff.catalog_editor()?;
     let code = valid_code(&code)?;
     let result = app.catalog.update(&editor, &code, doc).await;
@@ -162,7 +167,12 @@ pub struct StatusRequest {
 
 #[utoipa::path(post, path = "/api/v1/items/{code}/status", tag = "catalog (staff)", request_body = StatusRequest,
     params(("code" = String, Path)), responses((status = 200, body = Item), (status = 409, body = ErrorBody)))]
-pub async fn item_status(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>, ApiJson(req): ApiJson<StatusRequest>) -> ApiResult<Json<Item>> {
+pub async fn item_status(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+    ApiJson(req): ApiJson<StatusRequest>,
+) -> ApiResult<Json<Item>> {
     let editor = staff.catalog_editor()?;
     let code = valid_code(&code)?;
     let action = match req.action.as_str() {
@@ -178,7 +188,11 @@ pub async fn item_status(State(app): State<AppState>, staff: StaffSession, Path(
 
 #[utoipa::path(get, path = "/api/v1/items/{code}/history", tag = "catalog (staff)",
     params(("code" = String, Path)), responses((status = 200, body = [HistoryEntry])))]
-pub async fn item_history(State(app): State<AppState>, staff: StaffSession, Path(code): Path<String>) -> ApiResult<Json<Vec<HistoryEntry>>> {
+pub async fn item_history(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Vec<HistoryEntry>>> {
     let editor = staff.catalog_editor()?;
     Ok(Json(app.catalog.history(&editor, &valid_code(&code)?).await.map_err(cat)?))
 }
@@ -227,7 +241,12 @@ pub struct ImportQuery {
 #[utoipa::path(post, path = "/api/v1/catalog/import", tag = "catalog (staff)", params(ImportQuery),
     request_body(content = Vec<u8>, description = "The file: CSV/Excel with the export's Chinese headers, or a JSON array of ItemRecord"),
     responses((status = 200, body = ImportReport), (status = 422, body = ErrorBody, description = "IMPORT_REJECTED: nothing written; `details` lists {row, column, message}")))]
-pub async fn import(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ImportQuery>, body: axum::body::Bytes) -> ApiResult<Json<ImportReport>> {
+pub async fn import(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    ApiQuery(q): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<ImportReport>> {
     let editor = staff.catalog_editor()?;
     let format = Format::parse(&q.format).ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
     let records = transfer::parse(format, &body).map_err(|rows: Vec<RowError>| cat(yiwang_catalog::CatalogError::ImportRejected(rows)))?;
@@ -246,7 +265,8 @@ pub struct ExportQuery {
     responses((status = 200, description = "The catalog file")))]
 pub async fn export(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ExportQuery>) -> ApiResult<Response> {
     let editor = staff.catalog_editor()?;
-    let format = Format::parse(q.format.as_deref().unwrap_or("csv")).ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
+    let format = Format::parse(q.format.as_deref().unwrap_or("csv"))
+        .ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
     let records = app.catalog.export_records(&editor).await.map_err(cat)?;
     let bytes = transfer::write(format, &records).map_err(cat)?;
     Ok(([(header::CONTENT_TYPE, format.content_type())], bytes).into_response())
@@ -280,7 +300,12 @@ fn me(s: &yiwang_identity::Session) -> Me {
 
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me, description = "Sets the session cookie"), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
-pub async fn login(State(app): State<AppState>, headers: axum::http::HeaderMap, crate::pages::staff::ConnectInfoOpt(source): crate::pages::staff::ConnectInfoOpt, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    crate::pages::staff::ConnectInfoOpt(source): crate::pages::staff::ConnectInfoOpt,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (token, session) = app.identity.login(req.username.trim(), &req.password, &source, ua).await?;
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);
@@ -301,11 +326,58 @@ pub async fn whoami(staff: StaffSession) -> Json<Me> {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "yiwang (一网) API", description = "Integrated online government services: service catalog, search, guides. Errors are `{code, message}`; staff endpoints need the session cookie from /api/v1/auth/login and the `X-CSRF-Token` header on writes."),
-    paths(list_items, get_item, get_item_latest, create_item, update_item, publish_item, item_status, item_history,
-          departments, department, regions, themes, bundles, bundle, import, export, login, logout, whoami),
-    components(schemas(ErrorBody, ItemList, SearchHit, Item, ItemDoc, Material, Step, Fee, Department, Region, Theme, Bundle,
-        HistoryEntry, ItemRecord, ImportReport, RowError, StatusRequest, LoginRequest, Me, ItemType, Audience, CaseKind,
-        ResultType, MaterialForm, ItemStatus, RegionLevel))
+    info(
+        title = "yiwang (一网) API",
+        description = "Integrated online government services: service catalog, search, guides. Errors are `{code, message}`; staff endpoints need the session cookie from /api/v1/auth/login and the `X-CSRF-Token` header on writes."
+    ),
+    paths(
+        list_items,
+        get_item,
+        get_item_latest,
+        create_item,
+        update_item,
+        publish_item,
+        item_status,
+        item_history,
+        departments,
+        department,
+        regions,
+        themes,
+        bundles,
+        bundle,
+        import,
+        export,
+        login,
+        logout,
+        whoami
+    ),
+    components(schemas(
+        ErrorBody,
+        ItemList,
+        SearchHit,
+        Item,
+        ItemDoc,
+        Material,
+        Step,
+        Fee,
+        Department,
+        Region,
+        Theme,
+        Bundle,
+        HistoryEntry,
+        ItemRecord,
+        ImportReport,
+        RowError,
+        StatusRequest,
+        LoginRequest,
+        Me,
+        ItemType,
+        Audience,
+        CaseKind,
+        ResultType,
+        MaterialForm,
+        ItemStatus,
+        RegionLevel
+    ))
 )]
 pub struct ApiDoc;

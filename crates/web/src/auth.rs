@@ -34,10 +34,7 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// `Set-Cookie` value with the attributes every yiwang cookie gets.
 pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> String {
-    format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
-        if secure { "; Secure" } else { "" }
-    )
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}", if secure { "; Secure" } else { "" })
 }
 
 /// The request URI as sent (nested routers see it with their prefix stripped).
@@ -55,10 +52,8 @@ fn is_unsafe(method: &Method) -> bool {
 
 /// Who made the request, for the audit trail.
 pub fn source(headers: &HeaderMap, parts_ext: &axum::http::Extensions) -> String {
-    let ip = parts_ext
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".into());
+    let ip =
+        parts_ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into());
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     format!("{ip} {}", ua.chars().take(80).collect::<String>())
 }
@@ -74,9 +69,7 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             AuthRejection::Api(e) => e.into_response(),
-            AuthRejection::Login(next) => {
-                Redirect::to(&format!("/login?next={}", crate::pages::urlencode(&next))).into_response()
-            }
+            AuthRejection::Login(next) => Redirect::to(&format!("/login?next={}", crate::pages::urlencode(&next))).into_response(),
             AuthRejection::Page(e) => e.into_response(),
         }
     }
@@ -198,11 +191,10 @@ pub async fn same_origin(req: Request, next: Next) -> Response {
             _ => false,
         };
         if cross_site || origin_mismatch {
-            let body = crate::error::ErrorBody {
-                code: "CROSS_SITE_REQUEST".into(),
-                message: "拒绝来自其他网站的请求".into(),
-                details: vec![],
-            };
+            let body =
+                crate::error::ErrorBody {
+                    code: "CROSS_SITE_REQUEST".into(), message: "拒绝来自其他网站的请求".into(), details: vec![]
+                };
             return (StatusCode::FORBIDDEN, axum::Json(body)).into_response();
         }
     }

@@ -82,7 +82,10 @@ async fn main() -> anyhow::Result<()> {
             let catalog = Catalog::open(db.clone()).await?;
             let identity = yiwang_identity::Identity::new(db)?;
             let r = yiwang::load_demo(&catalog, &identity).await?;
-            println!("demo province: {} regions, {} departments, {} new items, {} bundles", r.regions, r.departments, r.items_created, r.bundles);
+            println!(
+                "demo province: {} regions, {} departments, {} new items, {} bundles",
+                r.regions, r.departments, r.items_created, r.bundles
+            );
             Ok(())
         }
         Command::Import { file, publish } => {

@@ -44,7 +44,8 @@ async fn browser() -> Option<(Client, Driver)> {
         panic!("{driver_bin} not found: install Debian's chromium and chromium-driver (see .ci/run) or set YIWANG_SKIP_BROWSER=1");
     }
     let port = free_port();
-    let child = Command::new(&driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver");
+    let child =
+        Command::new(&driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver");
     let driver = Driver(child);
     let profile = std::env::temp_dir().join(format!("yiwang-chrome-{port}"));
     let caps = serde_json::json!({

@@ -24,7 +24,10 @@ async fn portal_pages_api_docs_health_and_metrics() {
         // Reflected input is escaped.
         let xss = t.get("/search?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E").await;
         assert_eq!(xss.status, StatusCode::OK);
-        assert!(!xss.body.contains("<script>alert(1)") && (xss.body.contains("&lt;script&gt;") || xss.body.contains("&#60;script&#62;")), "{b}");
+        assert!(
+            !xss.body.contains("<script>alert(1)") && (xss.body.contains("&lt;script&gt;") || xss.body.contains("&#60;script&#62;")),
+            "{b}"
+        );
 
         let list = t.get("/api/v1/items?q=%E6%8F%90%E5%8F%96%E5%85%AC%E7%A7%AF%E9%87%91&per_page=5").await.json(); // 提取公积金
         let first = &list["items"][0];
@@ -194,7 +197,12 @@ async fn api_import_reports_rows_and_export_downloads() {
             .body(axum::body::Body::from(broken))
             .unwrap();
         let rejected = t.send(req).await;
-        assert_eq!((rejected.status, rejected.json()["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("IMPORT_REJECTED")), "{}", rejected.body);
+        assert_eq!(
+            (rejected.status, rejected.json()["code"].as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, Some("IMPORT_REJECTED")),
+            "{}",
+            rejected.body
+        );
         let details = rejected.json()["details"].clone();
         assert!(details.as_array().unwrap().iter().any(|d| d["column"] == "办件类型"), "{details}");
 

@@ -59,7 +59,12 @@ async fn sign_in_edit_publish_through_forms() {
         fields.push(("csrf_token".into(), csrf.clone()));
         let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let created = t.form("/staff/items/new", &pairs, &session).await;
-        assert_eq!((created.status, created.location()), (StatusCode::SEE_OTHER, format!("/staff/items/{code}?saved=1")), "{}", created.body);
+        assert_eq!(
+            (created.status, created.location()),
+            (StatusCode::SEE_OTHER, format!("/staff/items/{code}?saved=1")),
+            "{}",
+            created.body
+        );
 
         // A bad cell re-shows the form with the problem next to the field.
         let mut bad = fields.clone();
@@ -91,12 +96,17 @@ async fn sign_in_edit_publish_through_forms() {
         assert!(published.body.contains("已发布"));
         assert!(t.get(&format!("/items/{code}")).await.body.contains("户外广告设施设置审批"));
 
-        let suspended = t.form(&format!("/staff/items/{code}/status"), &[("csrf_token", &csrf), ("action", "suspend"), ("note", "整改")], &session).await;
+        let suspended = t
+            .form(&format!("/staff/items/{code}/status"), &[("csrf_token", &csrf), ("action", "suspend"), ("note", "整改")], &session)
+            .await;
         assert!(suspended.body.contains("已暂停"), "{}", suspended.body);
         assert!(t.get(&format!("/items/{code}")).await.body.contains("暂停办理"));
 
         // Another department's item is off limits; the audit page needs the audit permission.
-        let gaj_item = t.get("/api/v1/items?department=11360100104974650K&per_page=1").await.json()["items"][0]["impl_code"].as_str().unwrap().to_string();
+        let gaj_item = t.get("/api/v1/items?department=11360100104974650K&per_page=1").await.json()["items"][0]["impl_code"]
+            .as_str()
+            .unwrap()
+            .to_string();
         assert_eq!(t.get_with(&format!("/staff/items/{gaj_item}"), &session).await.status, StatusCode::FORBIDDEN);
         assert_eq!(t.get_with("/staff/audit", &session).await.status, StatusCode::FORBIDDEN);
         let admin = sign_in(&t, ADMIN.0, ADMIN.1).await;
@@ -160,9 +170,8 @@ async fn import_page_shows_progress_and_row_errors() {
         assert!(job.starts_with("/staff/import/"));
         let mut done = false;
         for _ in 0..100 {
-            let page = t
-                .send(Request::get(&job).header(header::COOKIE, &session).header("hx-request", "true").body(Body::empty()).unwrap())
-                .await;
+            let page =
+                t.send(Request::get(&job).header(header::COOKIE, &session).header("hx-request", "true").body(Body::empty()).unwrap()).await;
             assert!(page.body.contains("<progress"));
             if page.body.contains("import-done") {
                 assert!(page.body.contains("更新 49 项"), "{}", page.body);

@@ -18,9 +18,7 @@ use jieba_rs::Jieba;
 use serde::Serialize;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING, TEXT,
-};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, INDEXED, STORED, STRING, TEXT};
 use tantivy::tokenizer::{LowerCaser, TextAnalyzer, WhitespaceTokenizer};
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Score, TantivyDocument, Term};
 use utoipa::ToSchema;
@@ -147,9 +145,8 @@ impl SearchIndex {
         let zh = TextOptions::default().set_indexing_options(
             TextFieldIndexing::default().set_tokenizer("jieba").set_index_option(IndexRecordOption::WithFreqsAndPositions),
         );
-        let ws = TextOptions::default().set_indexing_options(
-            TextFieldIndexing::default().set_tokenizer("initials").set_index_option(IndexRecordOption::Basic),
-        );
+        let ws = TextOptions::default()
+            .set_indexing_options(TextFieldIndexing::default().set_tokenizer("initials").set_index_option(IndexRecordOption::Basic));
         let f = Fields {
             code: sb.add_text_field("code", STRING | STORED),
             name: sb.add_text_field("name", zh.clone()),
@@ -167,20 +164,10 @@ impl SearchIndex {
         };
         let index = Index::create_in_ram(sb.build());
         index.tokenizers().register("jieba", TextAnalyzer::from(JiebaTokenizer::new(jieba.clone())));
-        index
-            .tokenizers()
-            .register("initials", TextAnalyzer::builder(WhitespaceTokenizer::default()).filter(LowerCaser).build());
+        index.tokenizers().register("initials", TextAnalyzer::builder(WhitespaceTokenizer::default()).filter(LowerCaser).build());
         let writer = index.writer_with_num_threads(1, 30_000_000)?;
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(SearchIndex {
-            index,
-            reader,
-            writer: Mutex::new(writer),
-            f,
-            jieba,
-            synonyms,
-            entries: RwLock::new(HashMap::new()),
-        })
+        Ok(SearchIndex { index, reader, writer: Mutex::new(writer), f, jieba, synonyms, entries: RwLock::new(HashMap::new()) })
     }
 
     pub fn jieba(&self) -> &Jieba {

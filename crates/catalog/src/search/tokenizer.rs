@@ -100,9 +100,7 @@ impl TokenStream for JiebaTokenStream {
 /// Pinyin initials of each word and of the whole text: 营业执照注销 → ["yyzz", "zx", "yyzzzx"].
 pub fn pinyin_initials(jieba: &Jieba, text: &str) -> Vec<String> {
     use pinyin::ToPinyin;
-    let initials = |s: &str| -> String {
-        s.to_pinyin().flatten().map(|p| p.first_letter()).collect::<String>()
-    };
+    let initials = |s: &str| -> String { s.to_pinyin().flatten().map(|p| p.first_letter()).collect::<String>() };
     let mut out: Vec<String> = Vec::new();
     let words = index_words(jieba, text).into_iter().map(|t| initials(t.word));
     for w in words.chain(std::iter::once(initials(text))) {

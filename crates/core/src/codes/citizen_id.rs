@@ -19,11 +19,7 @@ fn province_ok(prefix: &str) -> bool {
 impl CitizenId {
     /// Check character for the first 17 digits (caller guarantees ASCII digits).
     pub fn check_char(first17: &str) -> char {
-        let sum: u32 = first17
-            .bytes()
-            .zip(WEIGHTS)
-            .map(|(b, w)| u32::from(b - b'0') * w)
-            .sum();
+        let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
         CHECK[(sum % 11) as usize]
     }
 
@@ -117,14 +113,7 @@ mod tests {
     }
 
     fn valid_first17() -> impl Strategy<Value = String> {
-        (
-            prop::sample::select(vec![11u32, 13, 31, 34, 44, 51, 65, 71, 81]),
-            0u32..10000,
-            1900i32..2020,
-            1u32..=12,
-            1u32..=28,
-            0u32..1000,
-        )
+        (prop::sample::select(vec![11u32, 13, 31, 34, 44, 51, 65, 71, 81]), 0u32..10000, 1900i32..2020, 1u32..=12, 1u32..=28, 0u32..1000)
             .prop_map(|(p, area, y, m, d, seq)| format!("{p:02}{area:04}{y:04}{m:02}{d:02}{seq:03}"))
     }
 

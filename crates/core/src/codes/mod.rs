@@ -17,23 +17,11 @@ use crate::{DomainError, ErrorKind};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
     #[error("{what}长度应为{expected}位，实际为{actual}位")]
-    Length {
-        what: &'static str,
-        expected: &'static str,
-        actual: usize,
-    },
+    Length { what: &'static str, expected: &'static str, actual: usize },
     #[error("{what}第{position}位含有非法字符“{ch}”")]
-    Character {
-        what: &'static str,
-        position: usize,
-        ch: char,
-    },
+    Character { what: &'static str, position: usize, ch: char },
     #[error("{what}校验位错误：应为“{expected}”，实际为“{actual}”")]
-    CheckDigit {
-        what: &'static str,
-        expected: char,
-        actual: char,
-    },
+    CheckDigit { what: &'static str, expected: char, actual: char },
     #[error("{what}中的日期“{date}”不是有效日期")]
     Date { what: &'static str, date: String },
     #[error("{what}中的地区代码“{prefix}”无效")]
@@ -68,31 +56,20 @@ fn check_len(what: &'static str, s: &str, expected: usize, label: &'static str) 
     if n == expected {
         Ok(())
     } else {
-        Err(CodeError::Length {
-            what,
-            expected: label,
-            actual: n,
-        })
+        Err(CodeError::Length { what, expected: label, actual: n })
     }
 }
 
 fn check_digits(what: &'static str, s: &str, offset: usize) -> Result<(), CodeError> {
     match s.chars().enumerate().find(|(_, c)| !c.is_ascii_digit()) {
-        Some((i, ch)) => Err(CodeError::Character {
-            what,
-            position: offset + i + 1,
-            ch,
-        }),
+        Some((i, ch)) => Err(CodeError::Character { what, position: offset + i + 1, ch }),
         None => Ok(()),
     }
 }
 
 /// Parse `YYYYMMDD` into a date that exists.
 fn parse_date(what: &'static str, s: &str) -> Result<chrono::NaiveDate, CodeError> {
-    chrono::NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| CodeError::Date {
-        what,
-        date: s.to_string(),
-    })
+    chrono::NaiveDate::parse_from_str(s, "%Y%m%d").map_err(|_| CodeError::Date { what, date: s.to_string() })
 }
 
 macro_rules! code_string_impls {

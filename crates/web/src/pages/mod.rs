@@ -303,15 +303,15 @@ async fn list_page(app: &AppState, c: Chrome, q: ListQuery, heading: Option<Stri
         q.region.as_deref(),
     );
     let depts = app.catalog.departments().await.map_err(cat_err)?;
-    let departments = choices(
-        depts.into_iter().map(|d| (d.credit_code, if en { d.name_en.unwrap_or(d.name) } else { d.name })),
-        q.department.as_deref(),
-    );
+    let departments =
+        choices(depts.into_iter().map(|d| (d.credit_code, if en { d.name_en.unwrap_or(d.name) } else { d.name })), q.department.as_deref());
     let themes = app.catalog.themes().await.map_err(cat_err)?;
     let themes = choices(themes.into_iter().map(|t| (t.slug, if en { t.name_en } else { t.name })), q.theme.as_deref());
     let link = |p: u32| {
         let mut s = format!("/search?q={}&page={p}", urlencode(&q.q));
-        for (k, v) in [("department", &q.department), ("region", &q.region), ("type", &q.item_type), ("audience", &q.audience), ("theme", &q.theme)] {
+        for (k, v) in
+            [("department", &q.department), ("region", &q.region), ("type", &q.item_type), ("audience", &q.audience), ("theme", &q.theme)]
+        {
             if let Some(v) = v.as_ref().filter(|v| !v.is_empty()) {
                 s.push_str(&format!("&{k}={}", urlencode(v)));
             }
@@ -394,11 +394,14 @@ async fn item_page(app: &AppState, c: Chrome, code: &str) -> Result<ItemPage, Pa
     let fees = d
         .fees
         .iter()
-        .map(|f| FeeView { name: f.name.clone(), amount: format!("¥{}", yiwang_catalog::transfer::format_yuan(f.amount_fen)), basis: f.basis.clone() })
+        .map(|f| FeeView {
+            name: f.name.clone(),
+            amount: format!("¥{}", yiwang_catalog::transfer::format_yuan(f.amount_fen)),
+            basis: f.basis.clone(),
+        })
         .collect();
-    let level_label = yiwang_core::codes::ExerciseLevel::from_digit((b'0' + item.exercise_level) as char)
-        .map(|l| l.label_zh())
-        .unwrap_or("");
+    let level_label =
+        yiwang_core::codes::ExerciseLevel::from_digit((b'0' + item.exercise_level) as char).map(|l| l.label_zh()).unwrap_or("");
     let bundles = app.catalog.bundles().await.map_err(cat_err)?.into_iter().filter(|b| b.items.contains(&item.impl_code)).collect();
     Ok(ItemPage {
         name_en: d.name_en.clone(),

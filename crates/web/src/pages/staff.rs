@@ -151,11 +151,7 @@ pub async fn workbench(State(app): State<AppState>, c: Chrome, staff: StaffSessi
     let status = q.status.as_deref().and_then(ItemStatus::parse);
     let (items, total) = if can_manage {
         let editor = staff.catalog_editor()?;
-        let p = app
-            .catalog
-            .list_staff(&editor, &ItemFilter::default(), status, q.page.unwrap_or(1), 100)
-            .await
-            .map_err(cat_err)?;
+        let p = app.catalog.list_staff(&editor, &ItemFilter::default(), status, q.page.unwrap_or(1), 100).await.map_err(cat_err)?;
         (p.items, p.total)
     } else {
         (vec![], 0)
@@ -333,10 +329,13 @@ fn parse_form(form: &HashMap<String, String>) -> (Vec<String>, Result<ItemRecord
     let cells = cells_from_form(form);
     let mut errors = Vec::new();
     let rec = transfer::row_to_record(1, &cells, &mut errors);
-    let errors: Vec<RowError> = errors.into_iter().map(|mut e| {
-        e.row = 0;
-        e
-    }).collect();
+    let errors: Vec<RowError> = errors
+        .into_iter()
+        .map(|mut e| {
+            e.row = 0;
+            e
+        })
+        .collect();
     (cells, rec.ok_or(errors))
 }
 
@@ -368,7 +367,9 @@ pub async fn update(State(app): State<AppState>, c: Chrome, Path(code): Path<Str
     audit(&app, &f.staff, "item.update", &code, &result).await;
     match result {
         Ok(_) => Ok(Redirect::to(&format!("/staff/items/{code}?saved=1")).into_response()),
-        Err(e @ (CatalogError::Store(_) | CatalogError::Search(_) | CatalogError::Forbidden | CatalogError::ItemNotFound(_))) => Err(cat_err(e)),
+        Err(e @ (CatalogError::Store(_) | CatalogError::Search(_) | CatalogError::Forbidden | CatalogError::ItemNotFound(_))) => {
+            Err(cat_err(e))
+        }
         Err(e) => invalid_form(c, false, code, &cells, vec![], vec![e.to_string()]),
     }
 }
@@ -488,7 +489,9 @@ pub async fn import_upload(State(app): State<AppState>, c: Chrome, staff: StaffS
         Ok(r) => r,
         Err(errors) => {
             audit(&app, &staff, "catalog.import", &name, &Err::<(), _>(format!("{} errors", errors.len()))).await;
-            let mut res = render(ImportPage { c, errors, message: Some("文件有误，未导入任何数据。请按下列提示修改后重新上传。".into()) })?;
+            let mut res = render(ImportPage {
+                c, errors, message: Some("文件有误，未导入任何数据。请按下列提示修改后重新上传。".into())
+            })?;
             *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             return Ok(res);
         }
@@ -533,7 +536,13 @@ struct ImportProgress {
     partial: bool,
 }
 
-pub async fn import_status(State(app): State<AppState>, c: Chrome, staff: StaffSession, headers: HeaderMap, Path(id): Path<String>) -> PageResult {
+pub async fn import_status(
+    State(app): State<AppState>,
+    c: Chrome,
+    staff: StaffSession,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> PageResult {
     staff.catalog_editor()?;
     let job = app.imports.get(&id).filter(|j| j.owner == staff.session.staff.username).ok_or_else(AppError::not_found)?;
     let percent = if job.total == 0 { 100 } else { job.done * 100 / job.total };
@@ -550,7 +559,8 @@ pub struct ExportQuery {
 
 pub async fn export(State(app): State<AppState>, staff: StaffSession, Query(q): Query<ExportQuery>) -> Result<Response, PageError> {
     let editor = staff.catalog_editor()?;
-    let format = Format::parse(q.format.as_deref().unwrap_or("csv")).ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
+    let format = Format::parse(q.format.as_deref().unwrap_or("csv"))
+        .ok_or_else(|| AppError::bad_request("BAD_FORMAT", "格式应为 csv、xlsx 或 json"))?;
     let records = app.catalog.export_records(&editor).await.map_err(cat_err)?;
     let bytes = transfer::write(format, &records).map_err(cat_err)?;
     audit(&app, &staff, "catalog.export", format.extension(), &Ok::<(), String>(())).await;
