@@ -233,10 +233,10 @@ impl Catalog {
         let row = repo::item_row(&mut tx, impl_code).await?.ok_or_else(|| CatalogError::ItemNotFound(impl_code.to_string()))?;
         let (doc, _) = repo::version_doc(&mut tx, impl_code, row.latest_version).await?;
         editor.check(&doc.department_code)?;
-        let (to, name, verb) = match (action, row.status) {
-            (StatusAction::Suspend, ItemStatus::Published) => (ItemStatus::Suspended, "suspend", ""),
-            (StatusAction::Resume, ItemStatus::Suspended) => (ItemStatus::Published, "resume", ""),
-            (StatusAction::Cancel, s) if s != ItemStatus::Cancelled => (ItemStatus::Cancelled, "cancel", ""),
+        let (to, name) = match (action, row.status) {
+            (StatusAction::Suspend, ItemStatus::Published) => (ItemStatus::Suspended, "suspend"),
+            (StatusAction::Resume, ItemStatus::Suspended) => (ItemStatus::Published, "resume"),
+            (StatusAction::Cancel, s) if s != ItemStatus::Cancelled => (ItemStatus::Cancelled, "cancel"),
             (a, s) => {
                 let verb = match a {
                     StatusAction::Suspend => "暂停",
@@ -246,7 +246,6 @@ impl Catalog {
                 return Err(CatalogError::WrongStatus { status: s.label_zh(), action: verb });
             }
         };
-        let _ = verb;
         repo::set_status(&mut tx, impl_code, to).await?;
         repo::add_history(&mut tx, impl_code, row.latest_version, name, editor.actor(), note).await?;
         tx.commit().await?;

@@ -188,7 +188,7 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
 
         // A department admin cannot import another department's items; rows say so.
         let other = Editor::department("gaj-admin", "11360100104974650K");
-        assert!(matches!(cat.import(&other, &[good.clone()], false, &progress).await, Err(CatalogError::ImportRejected(_))));
+        assert!(matches!(cat.import(&other, std::slice::from_ref(&good), false, &progress).await, Err(CatalogError::ImportRejected(_))));
 
         let seen = std::sync::atomic::AtomicUsize::new(0);
         let progress = |done: usize, _: usize| seen.store(done, std::sync::atomic::Ordering::SeqCst);

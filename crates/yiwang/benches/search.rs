@@ -2,6 +2,7 @@
 //! path into SQLite), then measures
 //!   1. in-process search latency percentiles and single-thread throughput, and
 //!   2. HTTP throughput of `GET /api/v1/items?q=…` over loopback with keep-alive connections.
+//!
 //! Targets (issue 2): p99 < 5 ms in-process; ≥ 5,000 searches/s over HTTP on 2 cores.
 //!
 //! Run: `cargo bench -p yiwang --bench search` (env: BENCH_ITEMS, BENCH_SECONDS, BENCH_CONNECTIONS).

@@ -185,6 +185,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the error type
     fn environment_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("YIWANG_DATABASE_URL", "postgres://x@127.0.0.1/test");

@@ -104,7 +104,7 @@ async fn main() -> anyhow::Result<()> {
             let catalog = Catalog::open(db).await?;
             let total = records.len();
             let progress = move |done: usize, _: usize| {
-                if done % 100 == 0 || done == total {
+                if done.is_multiple_of(100) || done == total {
                     eprintln!("{done}/{total}");
                 }
             };

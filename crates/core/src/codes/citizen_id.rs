@@ -101,7 +101,7 @@ mod tests {
         assert!(matches!(CitizenId::parse("110105194912310021"), Err(CodeError::CheckDigit { expected: 'X', .. })));
         assert!(matches!(CitizenId::parse("19010519491231002X"), Err(CodeError::Region { .. })));
         assert!(matches!(CitizenId::parse("1101051949A231002X"), Err(CodeError::Character { position: 11, .. })));
-        assert!(matches!(CitizenId::parse("110105299912310021"), Err(_)));
+        assert!(matches!(CitizenId::parse("110105299912310021"), Err(CodeError::Date { .. })));
     }
 
     #[test]

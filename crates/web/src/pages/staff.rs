@@ -545,7 +545,7 @@ pub async fn import_status(
 ) -> PageResult {
     staff.catalog_editor()?;
     let job = app.imports.get(&id).filter(|j| j.owner == staff.session.staff.username).ok_or_else(AppError::not_found)?;
-    let percent = if job.total == 0 { 100 } else { job.done * 100 / job.total };
+    let percent = (job.done * 100).checked_div(job.total).unwrap_or(100);
     if headers.contains_key("hx-request") {
         return render(ImportProgress { id, job, percent, partial: true });
     }
