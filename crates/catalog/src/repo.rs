@@ -518,6 +518,12 @@ pub async fn searchable_items(c: &mut AnyConnection, which: Searchable<'_>) -> R
         .collect()
 }
 
+/// Items changed at or after `since` (RFC 3339 text, as stored).
+pub async fn changed_since(c: &mut AnyConnection, since: &str) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT impl_code FROM items WHERE updated_at >= $1").bind(since).fetch_all(c).await?;
+    rows.iter().map(|r| text(r, "impl_code")).collect()
+}
+
 pub async fn add_views(c: &mut AnyConnection, code: &str, n: i64) -> Result<()> {
     sqlx::query("UPDATE items SET views = views + $1 WHERE impl_code = $2").bind(n).bind(code).execute(c).await?;
     Ok(())

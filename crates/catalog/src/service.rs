@@ -44,6 +44,9 @@ impl Editor {
     }
 }
 
+/// Longest query searched; the rest is ignored.
+pub const MAX_QUERY_CHARS: usize = 100;
+
 /// A status change staff can make.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatusAction {
@@ -82,6 +85,15 @@ impl Catalog {
         let items = repo::searchable_items(&mut c, Searchable::All).await?;
         self.search.rebuild(&items)?;
         Ok(items.len())
+    }
+
+    /// Bring this node's index up to date with changes made since `since` (on any node).
+    pub async fn sync_index(&self, since: &str) -> Result<usize> {
+        let codes = repo::changed_since(&mut *self.db.reader().acquire().await?, since).await?;
+        for code in &codes {
+            self.refresh_index(code).await?;
+        }
+        Ok(codes.len())
     }
 
     async fn refresh_index(&self, code: &str) -> Result<()> {
@@ -188,6 +200,9 @@ impl Catalog {
     }
 
     pub fn search(&self, q: &str, filter: &ItemFilter, page: u32, per_page: u32) -> Result<SearchResults> {
+        // Queries are short in practice; bounding them bounds segmentation and query size.
+        let q: String = q.chars().take(MAX_QUERY_CHARS).collect();
+        let q = q.as_str();
         let per_page = per_page.clamp(1, 100) as usize;
         let offset = (page.max(1) as usize - 1) * per_page;
         self.search.search(q, filter, offset, per_page)

@@ -198,3 +198,22 @@ async fn import_is_all_or_nothing_and_export_round_trips() {
         assert!(cat.item_public(&format!("{dept}3360199000801")).await.is_ok());
     }
 }
+
+#[tokio::test]
+async fn a_second_node_picks_up_changes_through_index_sync() {
+    for (t, node_a) in demo_catalogs().await {
+        let node_b = Catalog::open(t.db.clone()).await.unwrap();
+        let since = yiwang_store::now_text();
+        let dept = "11360100866661761G";
+        let code = format!("{dept}3360199000901");
+        let editor = Editor::department("spj-admin", dept);
+        let mut doc = sample_doc(dept);
+        doc.basic_code = "360199000901".into();
+        doc.name = "测试：网络预约出租汽车经营许可".into();
+        node_a.create(&editor, &code, doc).await.unwrap();
+        node_a.publish(&editor, &code).await.unwrap();
+        assert!(node_b.search("网络预约出租汽车", &ItemFilter::default(), 1, 5).unwrap().hits.iter().all(|h| h.impl_code != code));
+        assert!(node_b.sync_index(&since).await.unwrap() >= 1);
+        assert_eq!(node_b.search("网络预约出租汽车", &ItemFilter::default(), 1, 5).unwrap().hits[0].impl_code, code);
+    }
+}

@@ -291,20 +291,31 @@ impl Identity {
         let ok = tokio::task::spawn_blocking(move || verify_password(&pw, &phc)).await.map_err(|_| IdentityError::Hash)?;
         let mut tx = self.db.begin().await?;
         if !ok {
-            let failed: i64 = row.try_get::<i64, _>("failed_logins")? + 1;
-            let lock = (failed >= MAX_FAILED_LOGINS).then(|| timestamp_text(now + chrono::Duration::minutes(LOCKOUT_MINUTES)));
-            sqlx::query("UPDATE staff_accounts SET failed_logins = $1, locked_until = $2 WHERE username = $3")
-                .bind(if lock.is_some() { 0 } else { failed })
-                .bind(lock.clone())
-                .bind(username)
-                .execute(&mut *tx)
-                .await?;
+            // Count atomically so concurrent guesses cannot slip past the limit.
+            let failed: i64 =
+                sqlx::query("UPDATE staff_accounts SET failed_logins = failed_logins + 1 WHERE username = $1 RETURNING failed_logins")
+                    .bind(username)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get("failed_logins")?;
+            let locked = failed >= MAX_FAILED_LOGINS;
+            if locked {
+                sqlx::query("UPDATE staff_accounts SET failed_logins = 0, locked_until = $1 WHERE username = $2")
+                    .bind(timestamp_text(now + chrono::Duration::minutes(LOCKOUT_MINUTES)))
+                    .bind(username)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
-            self.audit(username, "login", username, "failure: wrong password", source).await?;
-            return Err(match lock {
-                Some(_) => IdentityError::Locked(LOCKOUT_MINUTES),
-                None => IdentityError::InvalidCredentials,
-            });
+            self.audit(
+                username,
+                "login",
+                username,
+                if locked { "failure: wrong password, locked" } else { "failure: wrong password" },
+                source,
+            )
+            .await?;
+            return Err(if locked { IdentityError::Locked(LOCKOUT_MINUTES) } else { IdentityError::InvalidCredentials });
         }
         sqlx::query("UPDATE staff_accounts SET failed_logins = 0, locked_until = NULL WHERE username = $1")
             .bind(username)

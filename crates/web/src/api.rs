@@ -306,6 +306,7 @@ pub async fn login(
     crate::pages::staff::ConnectInfoOpt(source): crate::pages::staff::ConnectInfoOpt,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
+    app.login_limiter.check(&source)?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     let (token, session) = app.identity.login(req.username.trim(), &req.password, &source, ua).await?;
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);

@@ -208,3 +208,33 @@ pub fn random_token() -> String {
     rand::thread_rng().fill_bytes(&mut b);
     hex::encode(b)
 }
+
+/// Per-source limit on sign-in attempts (on top of the per-account lockout), so one address
+/// cannot try many accounts. In memory per node.
+#[derive(Default)]
+pub struct LoginLimiter(std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u32)>>);
+
+/// Attempts allowed per source address per window.
+pub const LOGIN_ATTEMPTS_PER_WINDOW: u32 = 20;
+pub const LOGIN_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl LoginLimiter {
+    /// Count an attempt from `source`; an error once the window's budget is spent.
+    pub fn check(&self, source: &str) -> Result<(), AppError> {
+        let key = source.split(' ').next().unwrap_or("").to_string();
+        let now = std::time::Instant::now();
+        let Ok(mut m) = self.0.lock() else { return Ok(()) };
+        if m.len() > 10_000 {
+            m.retain(|_, (start, _)| now.duration_since(*start) < LOGIN_WINDOW);
+        }
+        let entry = m.entry(key).or_insert((now, 0));
+        if now.duration_since(entry.0) >= LOGIN_WINDOW {
+            *entry = (now, 0);
+        }
+        entry.1 += 1;
+        if entry.1 > LOGIN_ATTEMPTS_PER_WINDOW {
+            return Err(AppError::new(StatusCode::TOO_MANY_REQUESTS, "LOGIN_RATE_LIMITED", "登录尝试过于频繁，请一分钟后再试"));
+        }
+        Ok(())
+    }
+}

@@ -39,6 +39,7 @@ pub struct App {
     pub identity: Identity,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
+    pub login_limiter: auth::LoginLimiter,
 }
 
 pub type AppState = Arc<App>;
@@ -131,14 +132,24 @@ pub fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
-/// Background upkeep: flush view counters every few seconds.
+/// Background upkeep every few seconds: flush view counters, and pick up catalog changes
+/// made on other app servers so every node's search index stays current.
 pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(10));
+        let period = Duration::from_secs(10);
+        let mut tick = tokio::time::interval(period);
+        let mut last = chrono::Utc::now();
         loop {
             tick.tick().await;
             if let Err(e) = app.catalog.flush_views().await {
                 tracing::warn!(error = %e, "flushing view counts failed");
+            }
+            // A margin covers clock skew between nodes and transactions committing late.
+            let now = chrono::Utc::now();
+            let since = yiwang_store::timestamp_text(last - chrono::Duration::seconds(30));
+            match app.catalog.sync_index(&since).await {
+                Ok(_) => last = now,
+                Err(e) => tracing::warn!(error = %e, "search index sync failed"),
             }
         }
     })

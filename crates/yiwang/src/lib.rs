@@ -137,6 +137,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         identity,
         settings: WebSettings { secure_cookies: settings.secure_cookies },
         imports: Default::default(),
+        login_limiter: Default::default(),
     }))
 }
 

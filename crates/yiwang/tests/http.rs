@@ -178,6 +178,17 @@ async fn login_lockout_over_http() {
         let locked = t.json("POST", "/api/v1/auth/login", &wrong, None).await;
         assert_eq!((locked.status, locked.json()["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("ACCOUNT_LOCKED")));
         assert!(locked.json()["message"].as_str().unwrap().contains("锁定"));
+
+        // One source trying many accounts is slowed down too.
+        let mut limited = None;
+        for i in 0..30 {
+            let r = t.json("POST", "/api/v1/auth/login", &json!({"username": format!("nobody{i}"), "password": "x"}), None).await;
+            if r.status == StatusCode::TOO_MANY_REQUESTS {
+                limited = Some(r.json()["code"].as_str().unwrap().to_string());
+                break;
+            }
+        }
+        assert_eq!(limited.as_deref(), Some("LOGIN_RATE_LIMITED"));
     }
 }
 

@@ -83,6 +83,7 @@ pub async fn login(
     if cookie.is_empty() || !yiwang_identity::tokens_equal(&cookie, &f.csrf_token) {
         return Err(IdentityError::CsrfMismatch.into());
     }
+    app.login_limiter.check(&source)?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     match app.identity.login(f.username.trim(), &f.password, &source, ua).await {
         Ok((token, _)) => {
