@@ -55,6 +55,18 @@ pub enum StatusAction {
     Cancel,
 }
 
+impl StatusAction {
+    /// `suspend`, `resume` or `cancel`.
+    pub fn parse(s: &str) -> Result<StatusAction> {
+        match s {
+            "suspend" => Ok(StatusAction::Suspend),
+            "resume" => Ok(StatusAction::Resume),
+            "cancel" => Ok(StatusAction::Cancel),
+            other => Err(CatalogError::Invalid(format!("未知操作：{other}，应为 suspend、resume 或 cancel"))),
+        }
+    }
+}
+
 pub struct Catalog {
     db: Db,
     search: Arc<SearchIndex>,

@@ -175,12 +175,7 @@ pub async fn item_status(
 ) -> ApiResult<Json<Item>> {
     let editor = staff.catalog_editor()?;
     let code = valid_code(&code)?;
-    let action = match req.action.as_str() {
-        "suspend" => StatusAction::Suspend,
-        "resume" => StatusAction::Resume,
-        "cancel" => StatusAction::Cancel,
-        other => return Err(AppError::bad_request("BAD_ACTION", format!("未知操作：{other}，应为 suspend、resume 或 cancel")).into()),
-    };
+    let action = StatusAction::parse(&req.action).map_err(cat)?;
     let result = app.catalog.change_status(&editor, &code, action, &req.note).await;
     audit(&app, &staff, &format!("item.{}", req.action), &code, &result).await;
     Ok(Json(result.map_err(cat)?))

@@ -399,12 +399,7 @@ pub struct StatusForm {
 
 pub async fn change_status(State(app): State<AppState>, c: Chrome, Path(code): Path<String>, f: CsrfForm<StatusForm>) -> PageResult {
     let editor = f.staff.catalog_editor()?;
-    let action = match f.form.action.as_str() {
-        "suspend" => StatusAction::Suspend,
-        "resume" => StatusAction::Resume,
-        "cancel" => StatusAction::Cancel,
-        other => return Err(AppError::bad_request("BAD_ACTION", format!("未知操作：{other}")).into()),
-    };
+    let action = StatusAction::parse(&f.form.action).map_err(cat_err)?;
     let result = app.catalog.change_status(&editor, &code, action, f.form.note.trim()).await;
     audit(&app, &f.staff, &format!("item.{}", f.form.action), &code, &result).await;
     result.map_err(cat_err)?;
