@@ -29,11 +29,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(ApiJson(v)),
-            Err(e) => Err(ApiError(AppError::new(
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE { StatusCode::PAYLOAD_TOO_LARGE } else { StatusCode::BAD_REQUEST },
-                "BAD_JSON",
-                format!("请求内容不是有效的JSON或缺少字段：{}", e.body_text()),
-            ))),
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError(AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "提交内容过大")))
+            }
+            Err(e) => Err(ApiError(AppError::bad_request("BAD_JSON", format!("请求内容不是有效的JSON或缺少字段：{}", e.body_text())))),
         }
     }
 }

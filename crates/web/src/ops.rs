@@ -81,3 +81,29 @@ pub async fn static_file(Path(file): Path<String>) -> Response {
 pub async fn api_not_found() -> ApiError {
     ApiError(AppError::new(StatusCode::NOT_FOUND, "NOT_FOUND", "接口不存在"))
 }
+
+/// Safety net for responses the framework produced before a handler ran (malformed path
+/// encoding, oversized bodies, wrong content type): give them the same shape as ours — a JSON
+/// `{code, message}` under `/api/`, an HTML error page elsewhere.
+pub async fn uniform_errors(req: Request, next: Next) -> Response {
+    let is_api = req.uri().path().starts_with("/api/");
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<crate::error::ErrorMarker>().is_some() {
+        return res;
+    }
+    let (code, message) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("BODY_TOO_LARGE", "提交内容过大"),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "不支持的内容类型"),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "不支持该请求方法"),
+        StatusCode::NOT_FOUND => ("NOT_FOUND", "页面不存在"),
+        s if s.is_server_error() => ("INTERNAL", "系统繁忙，请稍后重试"),
+        _ => ("BAD_REQUEST", "请求格式无效"),
+    };
+    let err = AppError::new(status, code, message);
+    if is_api {
+        ApiError(err).into_response()
+    } else {
+        crate::pages::PageError(err).into_response()
+    }
+}

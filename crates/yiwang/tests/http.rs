@@ -62,6 +62,37 @@ async fn portal_pages_api_docs_health_and_metrics() {
         assert!(t.get(&format!("/departments/{SPJ_DEPT}")).await.body.contains("企业设立登记"));
         assert!(t.get("/bundles/kaiban-qiye").await.body.contains("印章刻制备案"));
         assert!(t.get("/departments").await.body.contains("青山市公安局"));
+        let city = t.get("/regions/360100?per_page=100").await;
+        assert!(city.body.contains("青山市") && city.body.contains("内地居民结婚登记"), "district items under the city");
+        assert_eq!(t.get("/regions/999999").await.status, StatusCode::NOT_FOUND);
+
+        // Framework-level rejections keep our error shapes.
+        let bad_path = t.get("/api/v1/items/%FF%FE").await;
+        assert!(bad_path.status.is_client_error());
+        assert!(bad_path.json()["code"].is_string(), "{}", bad_path.body);
+        let wrong_method = t.send(http::Request::delete("/api/v1/items").body(axum::body::Body::empty()).unwrap()).await;
+        assert_eq!(
+            (wrong_method.status, wrong_method.json()["code"].as_str()),
+            (StatusCode::METHOD_NOT_ALLOWED, Some("METHOD_NOT_ALLOWED"))
+        );
+        let huge = t
+            .send(
+                http::Request::post("/api/v1/auth/login")
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(vec![b' '; 21 * 1024 * 1024]))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!((huge.status, huge.json()["code"].as_str()), (StatusCode::PAYLOAD_TOO_LARGE, Some("BODY_TOO_LARGE")));
+        let bad_form = t
+            .send(
+                http::Request::post("/login")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(axum::body::Body::from("username=%"))
+                    .unwrap(),
+            )
+            .await;
+        assert!(bad_form.status.is_client_error() && bad_form.body.contains("<html"), "{}", bad_form.body);
         assert_eq!(t.get("/api/v1/bundles").await.json().as_array().unwrap().len(), 3);
         assert!(t.get("/api/v1/regions").await.json().as_array().unwrap().len() >= 4);
         assert!(t.get("/api/v1/departments").await.json().as_array().unwrap().len() >= 15);

@@ -442,7 +442,8 @@ pub async fn item_print(State(app): State<AppState>, c: Chrome, Path(code): Path
 #[template(path = "departments.html")]
 struct DepartmentsPage {
     c: Chrome,
-    groups: Vec<(String, Vec<Department>)>,
+    /// (region code, region name, its departments)
+    groups: Vec<(String, String, Vec<Department>)>,
 }
 
 pub async fn departments(State(app): State<AppState>, c: Chrome) -> PageResult {
@@ -452,9 +453,9 @@ pub async fn departments(State(app): State<AppState>, c: Chrome) -> PageResult {
         .iter()
         .map(|r| {
             let name = if c.en { r.name_en.clone().unwrap_or(r.name.clone()) } else { r.name.clone() };
-            (name, depts.iter().filter(|d| d.region_code == r.code).cloned().collect::<Vec<_>>())
+            (r.code.clone(), name, depts.iter().filter(|d| d.region_code == r.code).cloned().collect::<Vec<_>>())
         })
-        .filter(|(_, v)| !v.is_empty())
+        .filter(|(_, _, v)| !v.is_empty())
         .collect();
     render(DepartmentsPage { c, groups })
 }
@@ -464,6 +465,14 @@ pub async fn department(State(app): State<AppState>, c: Chrome, Path(code): Path
     q.department = Some(d.credit_code.clone());
     let intro = format!("{} · {} · {}", d.address, d.phone, d.hours);
     list_page(&app, c, q, Some(d.name), intro).await
+}
+
+pub async fn region(State(app): State<AppState>, c: Chrome, Path(code): Path<String>, Query(mut q): Query<ListQuery>) -> PageResult {
+    let regions = app.catalog.regions().await.map_err(cat_err)?;
+    let r = regions.into_iter().find(|r| r.code == code).ok_or(yiwang_catalog::CatalogError::RegionNotFound(code)).map_err(cat_err)?;
+    q.region = Some(r.code.clone());
+    let name = if c.en { r.name_en.unwrap_or(r.name) } else { r.name };
+    list_page(&app, c, q, Some(name), String::new()).await
 }
 
 pub async fn theme(State(app): State<AppState>, c: Chrome, Path(slug): Path<String>, Query(mut q): Query<ListQuery>) -> PageResult {
