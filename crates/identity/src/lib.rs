@@ -369,6 +369,14 @@ impl Identity {
         }))
     }
 
+    /// Delete expired sessions; returns how many.
+    pub async fn purge_expired_sessions(&self) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let n = sqlx::query("DELETE FROM sessions WHERE expires_at < $1").bind(now_text()).execute(&mut *tx).await?.rows_affected();
+        tx.commit().await?;
+        Ok(n)
+    }
+
     pub async fn logout(&self, token: &str) -> Result<()> {
         let mut tx = self.db.begin().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(hash_token(token)).execute(&mut *tx).await?;
@@ -459,6 +467,11 @@ mod tests {
             assert_eq!(id.session(&token).await.unwrap().unwrap().csrf_token, s.csrf_token);
             id.logout(&token).await.unwrap();
             assert!(id.session(&token).await.unwrap().is_none());
+            sqlx::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z'").execute(t.db.reader()).await.unwrap();
+            let (t2, _) = id.login("alice", "a-long-password-1", "", "").await.unwrap();
+            sqlx::query("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z'").execute(t.db.reader()).await.unwrap();
+            assert!(id.session(&t2).await.unwrap().is_none(), "expired sessions are refused");
+            assert_eq!(id.purge_expired_sessions().await.unwrap(), 1);
             assert!(matches!(id.login("nobody", "x", "", "").await, Err(IdentityError::InvalidCredentials)));
             for _ in 0..MAX_FAILED_LOGINS - 1 {
                 assert!(matches!(id.login("alice", "wrong", "", "").await, Err(IdentityError::InvalidCredentials)));

@@ -20,6 +20,7 @@ CREATE TABLE sessions (
     user_agent TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX sessions_user ON sessions(username);
+CREATE INDEX sessions_expiry ON sessions(expires_at);
 
 -- Audit trail of staff actions (who, what, when, result, source).
 CREATE TABLE audit_log (

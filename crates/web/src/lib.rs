@@ -134,15 +134,25 @@ pub fn router(app: AppState) -> Router {
         .with_state(app)
 }
 
-/// Background upkeep every few seconds: flush view counters, and pick up catalog changes
-/// made on other app servers so every node's search index stays current.
+/// Background upkeep every few seconds: flush view counters, pick up catalog changes made on
+/// other app servers so every node's search index stays current, and (every ten minutes)
+/// delete expired sessions.
 pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let period = Duration::from_secs(10);
         let mut tick = tokio::time::interval(period);
         let mut last = chrono::Utc::now();
+        let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
+            ticks += 1;
+            if ticks % 60 == 1 {
+                match app.identity.purge_expired_sessions().await {
+                    Ok(n) if n > 0 => tracing::info!(sessions = n, "expired sessions purged"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "purging sessions failed"),
+                }
+            }
             if let Err(e) = app.catalog.flush_views().await {
                 tracing::warn!(error = %e, "flushing view counts failed");
             }

@@ -92,6 +92,12 @@ pub async fn uniform_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) || res.extensions().get::<crate::error::ErrorMarker>().is_some() {
         return res;
     }
+    // Our handlers answer in JSON (API) or HTML (pages), also when they deliberately return
+    // 401/422 with a re-shown form; only other bodies (framework plain text) are replaced.
+    let ctype = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ctype.starts_with("application/json") || ctype.starts_with("text/html") {
+        return res;
+    }
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => ("BODY_TOO_LARGE", "提交内容过大"),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "不支持的内容类型"),
