@@ -124,6 +124,10 @@ impl Catalog {
         repo::regions(&mut *self.db.reader().acquire().await?).await
     }
 
+    pub async fn region(&self, code: &str) -> Result<Region> {
+        repo::region(&mut *self.db.reader().acquire().await?, code).await?.ok_or_else(|| CatalogError::RegionNotFound(code.to_string()))
+    }
+
     pub async fn departments(&self) -> Result<Vec<Department>> {
         repo::departments(&mut *self.db.reader().acquire().await?).await
     }

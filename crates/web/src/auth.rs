@@ -38,7 +38,7 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64, secure: bool) -> S
 }
 
 /// The request URI as sent (nested routers see it with their prefix stripped).
-fn original_uri(parts: &Parts) -> &axum::http::Uri {
+pub fn original_uri(parts: &Parts) -> &axum::http::Uri {
     parts.extensions.get::<axum::extract::OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri)
 }
 

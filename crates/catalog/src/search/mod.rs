@@ -442,7 +442,8 @@ impl SearchIndex {
     }
 }
 
-fn escape(s: &str) -> String {
+/// Minimal HTML escaping for text placed in element content or quoted attributes.
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -49,14 +49,7 @@ impl FromRequestParts<AppState> for Chrome {
             t: lang.texts(),
             lang: lang.html_lang(),
             en: lang.english(),
-            path: parts
-                .extensions
-                .get::<axum::extract::OriginalUri>()
-                .map(|o| &o.0)
-                .unwrap_or(&parts.uri)
-                .path_and_query()
-                .map(|p| p.as_str().to_string())
-                .unwrap_or_else(|| "/".into()),
+            path: crate::auth::original_uri(parts).path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
             staff_name: session.as_ref().map(|s| s.staff.display_name.clone()),
             csrf: session.map(|s| s.csrf_token).unwrap_or_default(),
         })
@@ -123,9 +116,7 @@ pub struct Card {
     pub suspended: bool,
 }
 
-pub fn escape(s: &str) -> String {
-    yiwang_catalog::search::highlight(s, &[], usize::MAX)
-}
+pub use yiwang_catalog::search::escape;
 
 fn time_label(t: &Texts, promised: u32) -> String {
     if promised == 0 {
@@ -468,8 +459,7 @@ pub async fn department(State(app): State<AppState>, c: Chrome, Path(code): Path
 }
 
 pub async fn region(State(app): State<AppState>, c: Chrome, Path(code): Path<String>, Query(mut q): Query<ListQuery>) -> PageResult {
-    let regions = app.catalog.regions().await.map_err(cat_err)?;
-    let r = regions.into_iter().find(|r| r.code == code).ok_or(yiwang_catalog::CatalogError::RegionNotFound(code)).map_err(cat_err)?;
+    let r = app.catalog.region(&code).await.map_err(cat_err)?;
     q.region = Some(r.code.clone());
     let name = if c.en { r.name_en.unwrap_or(r.name) } else { r.name };
     list_page(&app, c, q, Some(name), String::new()).await
