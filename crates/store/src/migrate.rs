@@ -17,6 +17,7 @@ pub struct Migration {
 pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "catalog", sql: include_str!("../migrations/0001_catalog.sql") },
     Migration { version: 2, name: "identity", sql: include_str!("../migrations/0002_identity.sql") },
+    Migration { version: 3, name: "accounts", sql: include_str!("../migrations/0003_accounts.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

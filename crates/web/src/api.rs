@@ -272,26 +272,69 @@ pub struct LoginRequest {
     pub password: String,
 }
 
+/// The signed-in account (staff or person) and how far sign-in has got.
 #[derive(Serialize, ToSchema)]
 pub struct Me {
-    pub username: String,
+    /// `staff` or `person`.
+    pub kind: String,
+    /// `full`, `totp` (second factor due: POST /api/v1/auth/totp) or `enroll` (set up an
+    /// authenticator with `totp_secret`, then POST /api/v1/auth/totp).
+    pub stage: String,
+    pub username: Option<String>,
     pub display_name: String,
     pub department: Option<String>,
     pub roles: Vec<String>,
+    /// Person only: masked ID number and assurance level 1-3.
+    pub id_number_masked: Option<String>,
+    pub assurance_level: Option<u8>,
+    /// The business a person is acting for.
+    pub acting_for: Option<String>,
+    /// Only while enrolling: the base32 TOTP secret and its otpauth URI.
+    pub totp_secret: Option<String>,
+    pub otpauth_uri: Option<String>,
     /// Send back as `X-CSRF-Token` on every POST/PUT/DELETE.
     pub csrf_token: String,
 }
 
-fn me(s: &yiwang_identity::Session) -> Me {
-    Me {
-        username: s.staff.username.clone(),
-        display_name: s.staff.display_name.clone(),
-        department: s.staff.department.clone(),
-        roles: s.staff.roles.iter().map(|r| r.key().to_string()).collect(),
+pub fn me(s: &yiwang_identity::Session) -> Me {
+    use yiwang_identity::Principal;
+    let stage = serde_json::to_value(s.stage).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default();
+    let mut m = Me {
+        kind: s.kind().key().to_string(),
+        stage,
+        username: None,
+        display_name: String::new(),
+        department: None,
+        roles: vec![],
+        id_number_masked: None,
+        assurance_level: None,
+        acting_for: s.acting_for.as_ref().map(|a| a.credit_code.clone()),
+        totp_secret: None,
+        otpauth_uri: None,
         csrf_token: s.csrf_token.clone(),
+    };
+    match &s.principal {
+        Principal::Staff(st) => {
+            m.username = Some(st.username.clone());
+            m.display_name = st.display_name.clone();
+            m.department = st.department.clone();
+            m.roles = st.roles.iter().map(|r| r.key().to_string()).collect();
+        }
+        Principal::Person(p) => {
+            m.display_name = p.name.clone();
+            m.id_number_masked = Some(p.id_number_masked());
+            m.assurance_level = Some(p.assurance.level());
+        }
     }
+    m
 }
 
+pub(crate) fn session_cookie(app: &AppState, token: &str) -> String {
+    auth::set_cookie(auth::SESSION_COOKIE, token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies)
+}
+
+/// Staff sign-in, step one (password). Unless TOTP is off, the answer's `stage` says the
+/// second factor is due.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = Me, description = "Sets the session cookie"), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn login(
@@ -302,21 +345,57 @@ pub async fn login(
 ) -> ApiResult<Response> {
     app.login_limiter.check(&source)?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let (token, session) = app.identity.login(req.username.trim(), &req.password, &source, ua).await?;
-    let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);
-    Ok(([(header::SET_COOKIE, cookie)], Json(me(&session))).into_response())
+    let client = yiwang_identity::ClientInfo { source: &source, user_agent: ua };
+    let (token, session) = app.identity.login_staff(req.username.trim(), &req.password, client).await?;
+    let mut body = me(&session);
+    if session.stage == yiwang_identity::Stage::Enroll {
+        let e = app.identity.totp_enrollment(&session).await?;
+        body.totp_secret = Some(e.secret);
+        body.otpauth_uri = Some(e.otpauth_uri);
+    }
+    Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(body)).into_response())
 }
 
+#[derive(Deserialize, ToSchema)]
+pub struct TotpRequest {
+    /// The 6-digit code from the authenticator app.
+    pub code: String,
+}
+
+/// Staff sign-in, step two: the TOTP code. Replaces the pending session with a full one.
+#[utoipa::path(post, path = "/api/v1/auth/totp", tag = "auth", request_body = TotpRequest,
+    responses((status = 200, body = Me, description = "Sets a new session cookie"), (status = 401, body = ErrorBody)))]
+pub async fn totp(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    a: crate::auth::AnySession,
+    ApiJson(req): ApiJson<TotpRequest>,
+) -> ApiResult<Response> {
+    app.login_limiter.check(&a.source)?;
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let client = yiwang_identity::ClientInfo { source: &a.source, user_agent: ua };
+    let (token, session) = app.identity.complete_second_factor(&a.token, &req.code, client).await?;
+    Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
+}
+
+/// Sign out (any account).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
-pub async fn logout(State(app): State<AppState>, staff: StaffSession) -> ApiResult<Response> {
-    app.identity.logout(&staff.token).await?;
+pub async fn logout(State(app): State<AppState>, a: crate::auth::AnySession) -> ApiResult<Response> {
+    app.identity.logout(&a.token).await?;
+    if let Some(s) = a.session.staff() {
+        app.identity.audit(&s.username, "logout", "", "success", &a.source).await?;
+    }
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+/// The signed-in account (staff or person, fully signed in).
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", responses((status = 200, body = Me), (status = 401, body = ErrorBody)))]
-pub async fn whoami(staff: StaffSession) -> Json<Me> {
-    Json(me(&staff.session))
+pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
+    if a.session.stage != yiwang_identity::Stage::Full {
+        return Err(yiwang_identity::IdentityError::Unauthenticated.into());
+    }
+    Ok(Json(me(&a.session)))
 }
 
 #[derive(OpenApi)]
@@ -343,8 +422,26 @@ pub async fn whoami(staff: StaffSession) -> Json<Me> {
         import,
         export,
         login,
+        totp,
         logout,
-        whoami
+        whoami,
+        crate::api_accounts::register,
+        crate::api_accounts::person_login,
+        crate::api_accounts::profile,
+        crate::api_accounts::verify,
+        crate::api_accounts::sessions,
+        crate::api_accounts::revoke_session,
+        crate::api_accounts::logins,
+        crate::api_accounts::acting_for,
+        crate::api_accounts::reset_request,
+        crate::api_accounts::reset_confirm,
+        crate::api_accounts::register_business,
+        crate::api_accounts::agents,
+        crate::api_accounts::grant_agent,
+        crate::api_accounts::revoke_agent,
+        crate::api_accounts::verify_in_person,
+        crate::api_accounts::clients,
+        crate::api_accounts::create_client
     ),
     components(schemas(
         ErrorBody,

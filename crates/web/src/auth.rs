@@ -1,8 +1,10 @@
 //! Authentication and request-forgery protection at the HTTP edge.
 //!
-//! - [`StaffSession`]: the signed-in staff member or a 401 (API) / redirect to login (pages).
-//!   On unsafe API methods it also requires the session's token in `X-CSRF-Token`.
-//! - [`CsrfForm`]: a urlencoded form that must carry the session's `csrf_token`.
+//! - [`StaffSession`] / [`PersonSession`] / [`AnySession`]: the signed-in account or a 401 (API)
+//!   / redirect to the right sign-in page. On unsafe API methods they also require the
+//!   session's token in `X-CSRF-Token`.
+//! - [`CsrfForm`] / [`PersonForm`] / [`SessionForm`]: a urlencoded form that must carry the
+//!   session's `csrf_token`.
 //! - [`same_origin`]: refuses unsafe cross-site requests by `Origin` / `Sec-Fetch-Site`.
 
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -12,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::de::DeserializeOwned;
 use yiwang_catalog::Editor;
-use yiwang_identity::{tokens_equal, IdentityError, Permission, Session};
+use yiwang_identity::{tokens_equal, IdentityError, Permission, Person, Session, Staff};
 
 use crate::error::{ApiError, AppError};
 use crate::pages::PageError;
@@ -69,7 +71,7 @@ impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
         match self {
             AuthRejection::Api(e) => e.into_response(),
-            AuthRejection::Login(next) => Redirect::to(&format!("/login?next={}", crate::pages::urlencode(&next))).into_response(),
+            AuthRejection::Login(to) => Redirect::to(&to).into_response(),
             AuthRejection::Page(e) => e.into_response(),
         }
     }
@@ -83,18 +85,36 @@ fn reject(parts: &Parts, e: AppError) -> AuthRejection {
     }
 }
 
-/// A signed-in staff member.
+/// Any session, at any stage (used by sign-out and the second-factor step).
 #[derive(Clone)]
-pub struct StaffSession {
+pub struct AnySession {
     pub session: Session,
     pub token: String,
     pub source: String,
 }
 
+/// A fully signed-in staff member.
+#[derive(Clone)]
+pub struct StaffSession {
+    pub session: Session,
+    pub staff: Staff,
+    pub token: String,
+    pub source: String,
+}
+
+/// A fully signed-in natural person (citizen portal).
+#[derive(Clone)]
+pub struct PersonSession {
+    pub session: Session,
+    pub person: Person,
+    pub token: String,
+    pub source: String,
+}
+
 impl StaffSession {
-    /// The permission check every staff route makes; returns the catalog capability.
+    /// The permission check every catalog route makes; returns the catalog capability.
     pub fn catalog_editor(&self) -> Result<Editor, AppError> {
-        let staff = &self.session.staff;
+        let staff = &self.staff;
         staff.require(Permission::ManageCatalog)?;
         if staff.is_platform_admin() {
             Ok(Editor::platform(&staff.username))
@@ -106,7 +126,7 @@ impl StaffSession {
     }
 
     pub fn require(&self, p: Permission) -> Result<(), AppError> {
-        Ok(self.session.staff.require(p)?)
+        Ok(self.staff.require(p)?)
     }
 }
 
@@ -115,43 +135,63 @@ async fn load_session(parts: &Parts, state: &AppState) -> Result<Option<(String,
     Ok(state.identity.session(&token).await?.map(|s| (token, s)))
 }
 
+/// Where a signed-out browser is sent: staff pages to the staff sign-in, the rest to the
+/// citizen sign-in.
+fn login_redirect(parts: &Parts) -> AuthRejection {
+    let uri = original_uri(parts);
+    let next = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+    let login = if uri.path().starts_with("/staff") { "/staff/login" } else { "/login" };
+    AuthRejection::Login(format!("{login}?next={}", crate::pages::urlencode(&next)))
+}
+
+/// Load the session, require it to pass `accept`, and check the CSRF header on unsafe API calls.
+async fn extract(parts: &Parts, state: &AppState, accept: impl Fn(&Session) -> bool) -> Result<AnySession, AuthRejection> {
+    let loaded = load_session(parts, state).await.map_err(|e| reject(parts, e))?;
+    let Some((token, session)) = loaded.filter(|(_, s)| accept(s)) else {
+        return Err(if is_api(parts) { AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into())) } else { login_redirect(parts) });
+    };
+    if is_api(parts) && is_unsafe(&parts.method) {
+        let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
+        if !tokens_equal(sent, &session.csrf_token) {
+            return Err(reject(parts, IdentityError::CsrfMismatch.into()));
+        }
+    }
+    Ok(AnySession { session, token, source: source(&parts.headers, &parts.extensions) })
+}
+
+impl FromRequestParts<AppState> for AnySession {
+    type Rejection = AuthRejection;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        extract(parts, state, |_| true).await
+    }
+}
+
 impl FromRequestParts<AppState> for StaffSession {
     type Rejection = AuthRejection;
-
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some((token, session)) = load_session(parts, state).await.map_err(|e| reject(parts, e))? else {
-            return Err(if is_api(parts) {
-                AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into()))
-            } else {
-                let next = original_uri(parts).path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/staff".into());
-                AuthRejection::Login(next)
-            });
-        };
-        if is_api(parts) && is_unsafe(&parts.method) {
-            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");
-            if !tokens_equal(sent, &session.csrf_token) {
-                return Err(reject(parts, IdentityError::CsrfMismatch.into()));
-            }
-        }
-        let source = source(&parts.headers, &parts.extensions);
-        Ok(StaffSession { session, token, source })
+        let a = extract(parts, state, |s| s.staff().is_some()).await?;
+        let staff = a.session.staff().cloned().ok_or_else(|| login_redirect(parts))?;
+        Ok(StaffSession { session: a.session, staff, token: a.token, source: a.source })
     }
 }
 
-/// The staff member if signed in (for page chrome); never rejects.
-pub struct MaybeStaff(pub Option<Session>);
+impl FromRequestParts<AppState> for PersonSession {
+    type Rejection = AuthRejection;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let a = extract(parts, state, |s| s.person().is_some()).await?;
+        let person = a.session.person().cloned().ok_or_else(|| login_redirect(parts))?;
+        Ok(PersonSession { session: a.session, person, token: a.token, source: a.source })
+    }
+}
 
-impl FromRequestParts<AppState> for MaybeStaff {
+/// The session if any (for page chrome); never rejects.
+pub struct MaybeSession(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeSession {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(MaybeStaff(load_session(parts, state).await.ok().flatten().map(|(_, s)| s)))
+        Ok(MaybeSession(load_session(parts, state).await.ok().flatten().map(|(_, s)| s)))
     }
-}
-
-/// A form posted by a signed-in staff member, checked against the session's CSRF token.
-pub struct CsrfForm<T> {
-    pub staff: StaffSession,
-    pub form: T,
 }
 
 #[derive(serde::Deserialize)]
@@ -160,22 +200,63 @@ struct TokenOnly {
     csrf_token: String,
 }
 
+/// Read a urlencoded form body that must echo the session's CSRF token.
+async fn csrf_body<T: DeserializeOwned>(parts: &Parts, body: axum::body::Body, csrf: &str) -> Result<T, AuthRejection> {
+    let bytes = axum::body::to_bytes(body, 1024 * 1024)
+        .await
+        .map_err(|_| reject(parts, AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "提交内容过大")))?;
+    let token: TokenOnly = serde_urlencoded::from_bytes(&bytes).unwrap_or(TokenOnly { csrf_token: String::new() });
+    if !tokens_equal(&token.csrf_token, csrf) {
+        return Err(reject(parts, IdentityError::CsrfMismatch.into()));
+    }
+    serde_urlencoded::from_bytes(&bytes).map_err(|e| reject(parts, AppError::bad_request("BAD_FORM", format!("表单内容无效：{e}"))))
+}
+
+/// A form posted by a signed-in staff member, checked against the session's CSRF token.
+pub struct CsrfForm<T> {
+    pub staff: StaffSession,
+    pub form: T,
+}
+
 impl<T: DeserializeOwned + Send> FromRequest<AppState> for CsrfForm<T> {
     type Rejection = AuthRejection;
-
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
         let (mut parts, body) = req.into_parts();
         let staff = StaffSession::from_request_parts(&mut parts, state).await?;
-        let bytes = axum::body::to_bytes(body, 1024 * 1024)
-            .await
-            .map_err(|_| reject(&parts, AppError::new(StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "提交内容过大")))?;
-        let token: TokenOnly = serde_urlencoded::from_bytes(&bytes).unwrap_or(TokenOnly { csrf_token: String::new() });
-        if !tokens_equal(&token.csrf_token, &staff.session.csrf_token) {
-            return Err(reject(&parts, IdentityError::CsrfMismatch.into()));
-        }
-        let form = serde_urlencoded::from_bytes(&bytes)
-            .map_err(|e| reject(&parts, AppError::bad_request("BAD_FORM", format!("表单内容无效：{e}"))))?;
+        let form = csrf_body(&parts, body, &staff.session.csrf_token).await?;
         Ok(CsrfForm { staff, form })
+    }
+}
+
+/// A form posted by a signed-in person, checked against the session's CSRF token.
+pub struct PersonForm<T> {
+    pub person: PersonSession,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for PersonForm<T> {
+    type Rejection = AuthRejection;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let person = PersonSession::from_request_parts(&mut parts, state).await?;
+        let form = csrf_body(&parts, body, &person.session.csrf_token).await?;
+        Ok(PersonForm { person, form })
+    }
+}
+
+/// A form posted with any session (sign-out, second factor), checked against its CSRF token.
+pub struct SessionForm<T> {
+    pub auth: AnySession,
+    pub form: T,
+}
+
+impl<T: DeserializeOwned + Send> FromRequest<AppState> for SessionForm<T> {
+    type Rejection = AuthRejection;
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let auth = AnySession::from_request_parts(&mut parts, state).await?;
+        let form = csrf_body(&parts, body, &auth.session.csrf_token).await?;
+        Ok(SessionForm { auth, form })
     }
 }
 

@@ -2,9 +2,11 @@
 //! metrics. Thin by design: parse, authorize, call the domain, render.
 
 pub mod api;
+pub mod api_accounts;
 pub mod auth;
 pub mod error;
 pub mod i18n;
+pub mod oidc;
 mod ops;
 pub mod pages;
 
@@ -20,7 +22,9 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use yiwang_catalog::Catalog;
+use yiwang_identity::oidc::Provider;
 use yiwang_identity::Identity;
+use yiwang_notify::Outbox;
 use yiwang_store::Db;
 
 pub use ops::metrics_handle;
@@ -37,6 +41,9 @@ pub struct App {
     pub db: Db,
     pub catalog: Arc<Catalog>,
     pub identity: Identity,
+    /// The OpenID Connect provider over `identity`.
+    pub provider: Arc<Provider>,
+    pub outbox: Outbox,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -70,8 +77,24 @@ pub fn router(app: AppState) -> Router {
         .route("/catalog/import", post(api::import))
         .route("/catalog/export", get(api::export))
         .route("/auth/login", post(api::login))
+        .route("/auth/totp", post(api::totp))
         .route("/auth/logout", post(api::logout))
         .route("/auth/me", get(api::whoami))
+        .route("/persons", post(api_accounts::register))
+        .route("/persons/login", post(api_accounts::person_login))
+        .route("/persons/me", get(api_accounts::profile))
+        .route("/persons/me/verify", post(api_accounts::verify))
+        .route("/persons/me/sessions", get(api_accounts::sessions))
+        .route("/persons/me/sessions/{handle}", axum::routing::delete(api_accounts::revoke_session))
+        .route("/persons/me/logins", get(api_accounts::logins))
+        .route("/persons/me/acting-for", post(api_accounts::acting_for))
+        .route("/persons/password-reset", post(api_accounts::reset_request))
+        .route("/persons/password-reset/confirm", post(api_accounts::reset_confirm))
+        .route("/businesses", post(api_accounts::register_business))
+        .route("/businesses/{code}/agents", get(api_accounts::agents).post(api_accounts::grant_agent))
+        .route("/businesses/{code}/agents/{id}", axum::routing::delete(api_accounts::revoke_agent))
+        .route("/staff/verifications", post(api_accounts::verify_in_person))
+        .route("/oidc/clients", get(api_accounts::clients).post(api_accounts::create_client))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -83,7 +106,13 @@ pub fn router(app: AppState) -> Router {
         .route("/import", get(pages::staff::import_form).post(pages::staff::import_upload))
         .route("/import/{id}", get(pages::staff::import_status))
         .route("/export", get(pages::staff::export))
-        .route("/audit", get(pages::staff::audit_log));
+        .route("/audit", get(pages::staff::audit_log))
+        .route("/login", get(pages::staff::login_form).post(pages::staff::login))
+        .route("/login/totp", get(pages::staff::totp_form).post(pages::staff::totp_submit))
+        .route("/account", get(pages::staff_accounts::account))
+        .route("/verify", get(pages::staff_accounts::verify_form).post(pages::staff_accounts::verify))
+        .route("/clients", get(pages::staff_accounts::clients).post(pages::staff_accounts::create_client))
+        .route("/clients/toggle", post(pages::staff_accounts::toggle_client));
 
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
 
@@ -99,8 +128,25 @@ pub fn router(app: AppState) -> Router {
         .route("/regions/{code}", get(pages::region))
         .route("/bundles/{code}", get(pages::bundle))
         .route("/lang/{lang}", get(pages::switch_lang))
-        .route("/login", get(pages::staff::login_form).post(pages::staff::login))
+        .route("/login", get(pages::account::login_form).post(pages::account::login))
+        .route("/register", get(pages::account::register_form).post(pages::account::register))
         .route("/logout", post(pages::staff::logout))
+        .route("/account", get(pages::account::home))
+        .route("/account/verify", post(pages::account::verify))
+        .route("/account/sessions/revoke", post(pages::account::revoke_session))
+        .route("/account/acting", post(pages::account::set_acting))
+        .route("/account/businesses", post(pages::account::add_business))
+        .route("/account/businesses/{code}", get(pages::account::business))
+        .route("/account/businesses/{code}/agents", post(pages::account::grant_agent))
+        .route("/account/businesses/{code}/agents/{id}/revoke", post(pages::account::revoke_agent))
+        .route("/account/forgot", get(pages::account::forgot_form).post(pages::account::forgot))
+        .route("/account/reset", get(pages::account::reset_form).post(pages::account::reset))
+        .route("/.well-known/openid-configuration", get(oidc::discovery))
+        .route("/oidc/jwks", get(oidc::jwks))
+        .route("/oidc/authorize", get(oidc::authorize).post(oidc::consent))
+        .route("/oidc/token", post(oidc::token))
+        .route("/oidc/userinfo", get(oidc::userinfo).post(oidc::userinfo))
+        .route("/oidc/logout", get(oidc::logout).post(oidc::logout_confirmed))
         .nest("/staff", staff)
         .nest("/api/v1", api)
         .merge(docs)
@@ -152,6 +198,11 @@ pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging sessions failed"),
                 }
+            }
+            match app.outbox.deliver(&yiwang_notify::LogSender, 100).await {
+                Ok(n) if n > 0 => tracing::info!(messages = n, "notifications delivered"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "notification delivery failed"),
             }
             if let Err(e) = app.catalog.flush_views().await {
                 tracing::warn!(error = %e, "flushing view counts failed");

@@ -8,7 +8,9 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use yiwang_catalog::{demo, Catalog};
-use yiwang_identity::{Identity, NewStaff};
+use yiwang_identity::oidc::Provider;
+use yiwang_identity::{Identity, IdentityConfig, NewStaff};
+use yiwang_notify::Outbox;
 use yiwang_store::{ConnectOptions, Db};
 use yiwang_web::{App, AppState, WebSettings};
 
@@ -28,6 +30,10 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// `text` or `json` logs.
     pub log_format: String,
+    /// Public base URL: the OpenID Connect issuer and the base of links in messages.
+    pub public_url: String,
+    /// Staff sign in with a TOTP second factor (enrolled at first login).
+    pub staff_totp: bool,
 }
 
 impl Default for Settings {
@@ -40,6 +46,8 @@ impl Default for Settings {
             demo: true,
             secure_cookies: false,
             log_format: "text".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            staff_totp: true,
         }
     }
 }
@@ -110,12 +118,20 @@ pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result
                     display_name: &s.display_name,
                     password: &s.password,
                     department: s.department.as_deref(),
+                    region: None,
                     roles: &s.roles,
                 })
                 .await?;
         }
     }
+    identity.load_demo_citizens().await?;
     Ok(report)
+}
+
+/// Identity configured from settings.
+pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
+    let config = IdentityConfig { public_url: settings.public_url.trim_end_matches('/').to_string(), require_staff_totp: settings.staff_totp };
+    Ok(Identity::new(db, config)?)
 }
 
 /// Build the application state: database, catalog (with search index), identity; loads the
@@ -123,7 +139,7 @@ pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result
 pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let db = open_db(settings).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
-    let identity = Identity::new(db.clone())?;
+    let identity = identity(settings, db.clone())?;
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -132,8 +148,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         }
     }
     Ok(Arc::new(App {
+        outbox: Outbox::new(db.clone()),
         db,
         catalog,
+        provider: Arc::new(Provider::new(identity.clone())),
         identity,
         settings: WebSettings { secure_cookies: settings.secure_cookies },
         imports: Default::default(),

@@ -80,7 +80,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { action: DemoAction::Load } => {
             let db = yiwang::open_db(&settings).await?;
             let catalog = Catalog::open(db.clone()).await?;
-            let identity = yiwang_identity::Identity::new(db)?;
+            let identity = yiwang::identity(&settings, db)?;
             let r = yiwang::load_demo(&catalog, &identity).await?;
             println!(
                 "demo province: {} regions, {} departments, {} new items, {} bundles",

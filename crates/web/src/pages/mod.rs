@@ -1,7 +1,9 @@
 //! Server-rendered pages: the public portal (this module) and the staff workbench (`staff`).
 //! Handlers parse, call the catalog, and render; views hold only display decisions.
 
+pub mod account;
 pub mod staff;
+pub mod staff_accounts;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};
@@ -12,7 +14,7 @@ use serde::Deserialize;
 use yiwang_catalog::model::*;
 use yiwang_catalog::search::SearchHit;
 
-use crate::auth::MaybeStaff;
+use crate::auth::MaybeSession;
 use crate::error::{catalog_error, AppError, ErrorMarker};
 use crate::i18n::{Lang, Texts};
 use crate::AppState;
@@ -36,7 +38,9 @@ pub struct Chrome {
     pub en: bool,
     /// Current path and query, for the language switch to come back to.
     pub path: String,
-    pub staff_name: Option<String>,
+    /// Who is signed in (fully), and where their home page is.
+    pub user_name: Option<String>,
+    pub user_home: &'static str,
     pub csrf: String,
 }
 
@@ -44,13 +48,19 @@ impl FromRequestParts<AppState> for Chrome {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let lang = Lang::from_parts(parts);
-        let MaybeStaff(session) = MaybeStaff::from_request_parts(parts, state).await?;
+        let MaybeSession(session) = MaybeSession::from_request_parts(parts, state).await?;
+        let (user_name, user_home) = match session.as_ref() {
+            Some(s) if s.staff().is_some() => (s.staff().map(|x| x.display_name.clone()), "/staff"),
+            Some(s) if s.person().is_some() => (s.person().map(|p| yiwang_core::mask::mask_name(&p.name)), "/account"),
+            _ => (None, "/login"),
+        };
         Ok(Chrome {
             t: lang.texts(),
             lang: lang.html_lang(),
             en: lang.english(),
             path: crate::auth::original_uri(parts).path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into()),
-            staff_name: session.as_ref().map(|s| s.staff.display_name.clone()),
+            user_name,
+            user_home,
             csrf: session.map(|s| s.csrf_token).unwrap_or_default(),
         })
     }
@@ -91,6 +101,14 @@ impl IntoResponse for PageError {
 }
 
 pub type PageResult = Result<Response, PageError>;
+
+/// A QR code as inline SVG (TOTP enrolment, licence verification links).
+pub fn qr_svg(data: &str) -> String {
+    match qrcode::QrCode::new(data.as_bytes()) {
+        Ok(code) => code.render::<qrcode::render::svg::Color>().min_dimensions(200, 200).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
 
 pub fn render(t: impl Template) -> PageResult {
     let html = t.render().map_err(AppError::internal)?;

@@ -13,10 +13,10 @@ use serde::Deserialize;
 use yiwang_catalog::model::*;
 use yiwang_catalog::transfer::{self, Format, ImportReport, ItemRecord, RowError, COLUMNS};
 use yiwang_catalog::{CatalogError, StatusAction};
-use yiwang_identity::{IdentityError, Permission};
+use yiwang_identity::{ClientInfo, IdentityError, Permission, Stage};
 
 use super::{cat_err, render, safe_next, Chrome, PageError, PageResult};
-use crate::auth::{self, CsrfForm, StaffSession};
+use crate::auth::{self, AnySession, CsrfForm, SessionForm, StaffSession};
 use crate::error::{catalog_error, AppError};
 use crate::AppState;
 
@@ -26,7 +26,7 @@ pub async fn audit<T, E: std::fmt::Display>(app: &AppState, staff: &StaffSession
         Ok(_) => "success".to_string(),
         Err(e) => format!("failure: {e}"),
     };
-    if let Err(e) = app.identity.audit(&staff.session.staff.username, action, target, &result, &staff.source).await {
+    if let Err(e) = app.identity.audit(&staff.staff.username, action, target, &result, &staff.source).await {
         tracing::error!(error = %e, "audit write failed");
     }
 }
@@ -48,7 +48,7 @@ pub struct LoginQuery {
     next: Option<String>,
 }
 
-fn with_cookie(mut res: Response, cookie: String) -> Response {
+pub fn with_cookie(mut res: Response, cookie: String) -> Response {
     if let Ok(v) = cookie.parse() {
         res.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -85,9 +85,12 @@ pub async fn login(
     }
     app.login_limiter.check(&source)?;
     let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    match app.identity.login(f.username.trim(), &f.password, &source, ua).await {
-        Ok((token, _)) => {
-            let dest = if f.next.is_empty() || f.next == "/" { "/staff".to_string() } else { safe_next(Some(&f.next)) };
+    let client = ClientInfo { source: &source, user_agent: ua };
+    match app.identity.login_staff(f.username.trim(), &f.password, client).await {
+        Ok((token, session)) => {
+            let next = if f.next.is_empty() || f.next == "/" { "/staff".to_string() } else { safe_next(Some(&f.next)) };
+            // The second factor comes next unless TOTP is switched off.
+            let dest = if session.stage == Stage::Full { next } else { format!("/staff/login/totp?next={}", super::urlencode(&next)) };
             let res = Redirect::to(&dest).into_response();
             let secure = app.settings.secure_cookies;
             let res = with_cookie(res, auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, secure));
@@ -117,10 +120,68 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ConnectInfoOpt {
 #[derive(Deserialize)]
 pub struct Empty {}
 
-pub async fn logout(State(app): State<AppState>, f: CsrfForm<Empty>) -> PageResult {
-    app.identity.logout(&f.staff.token).await?;
-    audit(&app, &f.staff, "logout", "", &Ok::<(), String>(())).await;
+/// Sign out of any kind of session.
+pub async fn logout(State(app): State<AppState>, f: SessionForm<Empty>) -> PageResult {
+    app.identity.logout(&f.auth.token).await?;
+    if let Some(s) = f.auth.session.staff() {
+        if let Err(e) = app.identity.audit(&s.username, "logout", "", "success", &f.auth.source).await {
+            tracing::error!(error = %e, "audit write failed");
+        }
+    }
     Ok(with_cookie(Redirect::to("/").into_response(), auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies)))
+}
+
+#[derive(Template)]
+#[template(path = "staff/totp.html")]
+struct TotpPage {
+    c: Chrome,
+    next: String,
+    enroll: Option<yiwang_identity::TotpEnrollment>,
+    qr_svg: String,
+    error: Option<String>,
+}
+
+async fn totp_page(app: &AppState, c: Chrome, session: &yiwang_identity::Session, next: String, error: Option<String>) -> PageResult {
+    let enroll = match session.stage {
+        Stage::Enroll => Some(app.identity.totp_enrollment(session).await?),
+        _ => None,
+    };
+    let qr_svg = enroll.as_ref().map(|e| super::qr_svg(&e.otpauth_uri)).unwrap_or_default();
+    render(TotpPage { c, next, enroll, qr_svg, error })
+}
+
+/// 动态验证码: the second sign-in step for staff (enrolment on first login).
+pub async fn totp_form(State(app): State<AppState>, c: Chrome, a: AnySession, Query(q): Query<LoginQuery>) -> PageResult {
+    if a.session.stage == Stage::Full {
+        return Ok(Redirect::to("/staff").into_response());
+    }
+    totp_page(&app, c, &a.session, safe_next(q.next.as_deref()), None).await
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    code: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn totp_submit(State(app): State<AppState>, c: Chrome, headers: HeaderMap, f: SessionForm<TotpForm>) -> PageResult {
+    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let client = ClientInfo { source: &f.auth.source, user_agent: ua };
+    match app.identity.complete_second_factor(&f.auth.token, &f.form.code, client).await {
+        Ok((token, _)) => {
+            let dest = if f.form.next.is_empty() || f.form.next == "/" { "/staff".to_string() } else { safe_next(Some(&f.form.next)) };
+            let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);
+            Ok(with_cookie(Redirect::to(&dest).into_response(), cookie))
+        }
+        Err(e @ (IdentityError::InvalidTotp | IdentityError::Locked(_))) => {
+            let status = crate::error::status_for(yiwang_core::DomainError::kind(&e));
+            let mut res = totp_page(&app, c, &f.auth.session, safe_next(Some(&f.form.next)), Some(e.to_string())).await?;
+            *res.status_mut() = status;
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 // ---------- workbench ----------
@@ -133,6 +194,8 @@ struct ItemsPage {
     scope: String,
     can_manage: bool,
     can_audit: bool,
+    can_verify: bool,
+    can_clients: bool,
     status: String,
     statuses: Vec<(&'static str, &'static str)>,
     items: Vec<ItemSummary>,
@@ -147,7 +210,7 @@ pub struct WorkbenchQuery {
 
 pub async fn workbench(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<WorkbenchQuery>) -> PageResult {
     staff.require(Permission::Workbench)?;
-    let s = &staff.session.staff;
+    let s = &staff.staff;
     let can_manage = s.can(Permission::ManageCatalog);
     let status = q.status.as_deref().and_then(ItemStatus::parse);
     let (items, total) = if can_manage {
@@ -166,6 +229,8 @@ pub async fn workbench(State(app): State<AppState>, c: Chrome, staff: StaffSessi
         scope,
         can_manage,
         can_audit: s.can(Permission::ViewAudit),
+        can_verify: s.can(Permission::VerifyInPerson),
+        can_clients: s.can(Permission::ManageClients),
         status: status.map(|s| s.key().to_string()).unwrap_or_default(),
         statuses: ItemStatus::ALL.iter().map(|s| (s.key(), s.label_zh())).collect(),
         items,
@@ -494,7 +559,7 @@ pub async fn import_upload(State(app): State<AppState>, c: Chrome, staff: StaffS
     };
     let id = uuid::Uuid::new_v4().simple().to_string();
     let jobs = app.imports.clone();
-    jobs.insert(id.clone(), ImportJob { owner: staff.session.staff.username.clone(), done: 0, total: records.len(), outcome: None });
+    jobs.insert(id.clone(), ImportJob { owner: staff.staff.username.clone(), done: 0, total: records.len(), outcome: None });
     let (app2, id2, staff2) = (app.clone(), id.clone(), staff.clone());
     tokio::spawn(async move {
         let progress_jobs = app2.imports.clone();
@@ -540,7 +605,7 @@ pub async fn import_status(
     Path(id): Path<String>,
 ) -> PageResult {
     staff.catalog_editor()?;
-    let job = app.imports.get(&id).filter(|j| j.owner == staff.session.staff.username).ok_or_else(AppError::not_found)?;
+    let job = app.imports.get(&id).filter(|j| j.owner == staff.staff.username).ok_or_else(AppError::not_found)?;
     let percent = (job.done * 100).checked_div(job.total).unwrap_or(100);
     if headers.contains_key("hx-request") {
         return render(ImportProgress { id, job, percent, partial: true });
