@@ -66,7 +66,7 @@ pub fn check_policy(password: &str, min_len: usize, personal: &[&str]) -> Result
     if COMMON.iter().any(|c| *c == letters || *c == digits || *c == lower) {
         return weak("包含常见弱密码");
     }
-    if personal.iter().filter(|p| p.len() >= 4).any(|p| lower.contains(&p.to_lowercase())) {
+    if personal.iter().filter(|p| p.len() >= 6).any(|p| lower.contains(&p.to_lowercase())) {
         return weak("不能包含身份证号、手机号或用户名");
     }
     Ok(())

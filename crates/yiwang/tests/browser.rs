@@ -110,10 +110,41 @@ async fn citizen_and_staff_journeys() {
     c.find(Locator::Css("#lang-switch")).await.unwrap().click().await.unwrap();
     wait_css(&c, "html[lang=zh-CN]").await;
 
-    // 3. Staff: sign in, upload the catalog, watch the progress bar (htmx) reach done.
+    // 3. A citizen registers, lands on the account page, verifies their real name online
+    //    (L1 -> L2), signs out and signs back in with their phone number.
     c.goto(&format!("{base}/login")).await.unwrap();
+    wait_css(&c, "#register-link").await.click().await.unwrap();
+    wait_css(&c, "#name").await.send_keys("赵敏").await.unwrap();
+    c.find(Locator::Css("#id_number")).await.unwrap().send_keys("360102200001010021").await.unwrap();
+    c.find(Locator::Css("#phone")).await.unwrap().send_keys("13600136000").await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys("blue-river-2024").await.unwrap();
+    c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap().click().await.unwrap();
+    let assurance = wait_css(&c, "#assurance").await.text().await.unwrap();
+    assert!(assurance.contains("L1"), "{assurance}");
+    let id_shown = c.find(Locator::Css("#person-id")).await.unwrap().text().await.unwrap();
+    assert_eq!(id_shown, "360102********0021", "ID number masked on display");
+    c.find(Locator::Css("#verify-online")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#account-notice").await;
+    assert!(c.find(Locator::Css("#assurance")).await.unwrap().text().await.unwrap().contains("L2"));
+    c.find(Locator::Css("header.site form.inline button")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#login-link").await.click().await.unwrap();
+    wait_css(&c, "#login").await.send_keys("13600136000").await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys("blue-river-2024").await.unwrap();
+    c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap().click().await.unwrap();
+    let name = wait_css(&c, "#person-name").await.text().await.unwrap();
+    assert_eq!(name, "赵敏");
+    c.find(Locator::Css("header.site form.inline button")).await.unwrap().click().await.unwrap();
+    wait_css(&c, "#login-link").await;
+
+    // 4. Staff: sign in with password and authenticator (enrolled now), upload the catalog,
+    //    watch the progress bar (htmx) reach done.
+    c.goto(&format!("{base}/staff/login")).await.unwrap();
     wait_css(&c, "#username").await.send_keys("admin").await.unwrap();
     c.find(Locator::Css("#password")).await.unwrap().send_keys("yiwang-demo-admin").await.unwrap();
+    c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap().click().await.unwrap();
+    let secret = wait_css(&c, "#totp-secret").await.text().await.unwrap();
+    let code = yiwang_identity::totp::code_at_step(&secret, yiwang_identity::totp::current_step()).unwrap();
+    c.find(Locator::Css("#code")).await.unwrap().send_keys(&code).await.unwrap();
     c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap().click().await.unwrap();
     wait_css(&c, "a[href='/staff/import']").await.click().await.unwrap();
     let file = std::env::temp_dir().join(format!("yiwang-browser-{}.csv", free_port()));

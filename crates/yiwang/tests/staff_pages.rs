@@ -13,14 +13,27 @@ fn hidden(body: &str, name: &str) -> String {
     body[start..].split('"').next().unwrap().to_string()
 }
 
+/// Password, then the TOTP page (enrolment shows the secret on first sign-in).
 async fn sign_in(t: &TestApp, user: &str, password: &str) -> String {
-    let form = t.get("/login").await;
+    let form = t.get("/staff/login").await;
     let login_cookie = form.cookie("yw_login_csrf").expect("login csrf cookie");
     let token = hidden(&form.body, "csrf_token");
-    let res = t.form("/login", &[("username", user), ("password", password), ("csrf_token", &token), ("next", "")], &login_cookie).await;
+    let res = t.form("/staff/login", &[("username", user), ("password", password), ("csrf_token", &token), ("next", "")], &login_cookie).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
-    assert_eq!(res.location(), "/staff");
-    res.cookie("yw_session").expect("session")
+    assert!(res.location().starts_with("/staff/login/totp"), "{}", res.location());
+    let pending = res.cookie("yw_session").expect("pending session");
+    // A pending session cannot use the workbench.
+    assert_eq!(t.get_with("/staff", &pending).await.status, StatusCode::SEE_OTHER);
+    let page = t.get_with(&res.location(), &pending).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let secret = page.body.split("id=\"totp-secret\">").nth(1).map(|r| r.split('<').next().unwrap().to_string());
+    let code = t.totp_code(user, secret.as_deref());
+    let csrf = hidden(&page.body, "csrf_token");
+    let wrong = t.form("/staff/login/totp", &[("code", "000000"), ("csrf_token", &csrf), ("next", "")], &pending).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "{}", wrong.body);
+    let done = t.form("/staff/login/totp", &[("code", &code), ("csrf_token", &csrf), ("next", "")], &pending).await;
+    assert_eq!((done.status, done.location()), (StatusCode::SEE_OTHER, "/staff".to_string()), "{}", done.body);
+    done.cookie("yw_session").expect("full session")
 }
 
 #[tokio::test]
@@ -29,17 +42,17 @@ async fn sign_in_edit_publish_through_forms() {
         let b = t.backend;
         // Signed out: the workbench sends you to sign in, and comes back.
         let r = t.get("/staff").await;
-        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/login?next=/staff".to_string()), "{b}");
+        assert_eq!((r.status, r.location()), (StatusCode::SEE_OTHER, "/staff/login?next=/staff".to_string()), "{b}");
 
         // The login form needs its double-submit token.
-        let form = t.get("/login").await;
+        let form = t.get("/staff/login").await;
         let login_cookie = form.cookie("yw_login_csrf").unwrap();
-        let no_token = t.form("/login", &[("username", SPJ.0), ("password", SPJ.1)], &login_cookie).await;
+        let no_token = t.form("/staff/login", &[("username", SPJ.0), ("password", SPJ.1)], &login_cookie).await;
         assert_eq!(no_token.status, StatusCode::FORBIDDEN);
         let token = hidden(&form.body, "csrf_token");
-        let wrong = t.form("/login", &[("username", SPJ.0), ("password", "wrong-password"), ("csrf_token", &token)], &login_cookie).await;
+        let wrong = t.form("/staff/login", &[("username", SPJ.0), ("password", "wrong-password"), ("csrf_token", &token)], &login_cookie).await;
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-        assert!(wrong.body.contains("用户名或密码错误"));
+        assert!(wrong.body.contains("账号或密码错误"));
 
         let session = sign_in(&t, SPJ.0, SPJ.1).await;
         let bench = t.get_with("/staff", &session).await;

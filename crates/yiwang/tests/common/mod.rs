@@ -11,6 +11,8 @@ use yiwang_store::testing::TestDb;
 use yiwang_web::AppState;
 
 pub struct TestApp {
+    /// Authenticator secrets and last used steps of staff enrolled during the test.
+    pub totp: std::sync::Mutex<std::collections::HashMap<String, (String, u64)>>,
     pub router: Router,
     pub app: AppState,
     pub backend: &'static str,
@@ -52,7 +54,7 @@ pub async fn apps() -> Vec<TestApp> {
         };
         let app = yiwang::build(&settings).await.expect("build app");
         let backend = if settings.database_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
-        out.push(TestApp { router: yiwang_web::router(app.clone()), app, backend, _db: t });
+        out.push(TestApp { totp: Default::default(), router: yiwang_web::router(app.clone()), app, backend, _db: t });
     }
     out
 }
@@ -92,12 +94,36 @@ impl TestApp {
         self.send(req).await
     }
 
-    /// Sign in through the JSON API.
+    /// Sign staff in through the JSON API: password, then TOTP (enrolling on first use).
     pub async fn login(&self, user: &str, password: &str) -> Session {
         let res = self.json("POST", "/api/v1/auth/login", &serde_json::json!({"username": user, "password": password}), None).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-        let cookie = res.cookie("yw_session").expect("session cookie");
-        Session { cookie, csrf: res.json()["csrf_token"].as_str().unwrap().to_string() }
+        let body = res.json();
+        let pending = Session { cookie: res.cookie("yw_session").expect("session cookie"), csrf: body["csrf_token"].as_str().unwrap().to_string() };
+        let code = self.totp_code(user, body["totp_secret"].as_str());
+        let res = self.json("POST", "/api/v1/auth/totp", &serde_json::json!({"code": code}), Some(&pending)).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        assert_eq!(res.json()["stage"], "full");
+        Session { cookie: res.cookie("yw_session").expect("new session cookie"), csrf: res.json()["csrf_token"].as_str().unwrap().to_string() }
+    }
+
+    /// A TOTP code for a step not used before (codes for the next step are accepted too).
+    pub fn totp_code(&self, user: &str, new_secret: Option<&str>) -> String {
+        let mut m = self.totp.lock().unwrap();
+        if let Some(s) = new_secret {
+            m.insert(user.to_string(), (s.to_string(), 0));
+        }
+        let (secret, last) = m.get_mut(user).expect("staff enrolled in this test");
+        let step = yiwang_identity::totp::current_step().max(*last + 1);
+        *last = step;
+        yiwang_identity::totp::code_at_step(secret, step).unwrap()
+    }
+
+    /// Sign a citizen in through the JSON API.
+    pub async fn person_login(&self, login: &str, password: &str) -> Session {
+        let res = self.json("POST", "/api/v1/persons/login", &serde_json::json!({"login": login, "password": password}), None).await;
+        assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+        Session { cookie: res.cookie("yw_session").expect("session cookie"), csrf: res.json()["csrf_token"].as_str().unwrap().to_string() }
     }
 }
 
@@ -106,6 +132,11 @@ pub struct Session {
     pub csrf: String,
 }
 
+/// Demo citizens: 张三 (L2, representative of 91360100MA35C00005), 李四 (L2), 王五 (L1).
+pub const ZHANG: (&str, &str) = ("360102199003071236", "yiwang-demo-citizen");
+pub const LI: (&str, &str) = ("360103198512120034", "yiwang-demo-citizen");
+pub const WANG: (&str, &str) = ("360111197708150054", "yiwang-demo-citizen");
+pub const ZHANG_BUSINESS: &str = "91360100MA35C00005";
 pub const ADMIN: (&str, &str) = ("admin", "yiwang-demo-admin");
 pub const SPJ: (&str, &str) = ("spj-admin", "yiwang-demo-staff");
 pub const GAJ: (&str, &str) = ("gaj-admin", "yiwang-demo-staff");
