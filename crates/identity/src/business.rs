@@ -2,8 +2,8 @@
 //! personal account, and agents (经办人) the representative authorises with scopes and expiry.
 
 use yiwang_core::codes::{CitizenId, CreditCode};
-use yiwang_store::sqlx::{self, Row as _};
 use yiwang_store::now_text;
+use yiwang_store::sqlx::{self, Row as _};
 
 use crate::error::invalid;
 use crate::persons::Assurance;
@@ -103,7 +103,8 @@ impl Identity {
             return Err(IdentityError::NotRepresentative);
         }
         let mut tx = self.db.begin().await?;
-        let exists = sqlx::query("SELECT credit_code FROM businesses WHERE credit_code = $1").bind(code.as_str()).fetch_optional(&mut *tx).await?;
+        let exists =
+            sqlx::query("SELECT credit_code FROM businesses WHERE credit_code = $1").bind(code.as_str()).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
             return Err(IdentityError::BusinessExists);
         }
@@ -170,10 +171,12 @@ impl Identity {
         .bind(now_text())
         .fetch_optional(self.db.reader())
         .await?;
-        Ok(agent
-            .map(|a| a.try_get::<String, _>("scopes"))
-            .transpose()?
-            .map(|s| ActingFor { credit_code: credit_code.to_string(), name, role: BusinessRole::Agent, scopes: scopes_from(&s) }))
+        Ok(agent.map(|a| a.try_get::<String, _>("scopes")).transpose()?.map(|s| ActingFor {
+            credit_code: credit_code.to_string(),
+            name,
+            role: BusinessRole::Agent,
+            scopes: scopes_from(&s),
+        }))
     }
 
     async fn require_representative(&self, subject: &str, credit_code: &str) -> Result<()> {
@@ -202,7 +205,8 @@ impl Identity {
         if scopes.is_empty() {
             return Err(invalid("授权范围", "至少选择一项"));
         }
-        let day = chrono::NaiveDate::parse_from_str(a.expires_on.trim(), "%Y-%m-%d").map_err(|_| invalid("有效期至", "应为YYYY-MM-DD格式的日期"))?;
+        let day = chrono::NaiveDate::parse_from_str(a.expires_on.trim(), "%Y-%m-%d")
+            .map_err(|_| invalid("有效期至", "应为YYYY-MM-DD格式的日期"))?;
         let today = chrono::Utc::now().date_naive();
         if day < today || day > today + chrono::Duration::days(366 * 3) {
             return Err(invalid("有效期至", "应为今天起三年以内的日期"));
@@ -221,8 +225,15 @@ impl Identity {
         .bind(now_text())
         .fetch_one(&mut *tx)
         .await?;
-        crate::audit_in(&mut tx, &format!("person:{subject}"), "grant_agent", credit_code, &format!("agent {} scopes {keys}", agent.id_number_masked()), source)
-            .await?;
+        crate::audit_in(
+            &mut tx,
+            &format!("person:{subject}"),
+            "grant_agent",
+            credit_code,
+            &format!("agent {} scopes {keys}", agent.id_number_masked()),
+            source,
+        )
+        .await?;
         tx.commit().await?;
         Ok(Agent {
             id: id_row.try_get("id")?,

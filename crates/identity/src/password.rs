@@ -35,7 +35,8 @@ pub async fn verify_blocking(password: &str, phc: &str) -> bool {
 pub const MIN_LEN_PERSON: usize = 10;
 pub const MIN_LEN_STAFF: usize = 12;
 
-const COMMON: &[&str] = &["password", "12345678", "123456789", "qwerty", "11111111", "abc123", "iloveyou", "admin", "welcome", "woaini", "5201314"];
+const COMMON: &[&str] =
+    &["password", "12345678", "123456789", "qwerty", "11111111", "abc123", "iloveyou", "admin", "welcome", "woaini", "5201314"];
 
 /// 密码策略: length, at least two character classes, not a common password, and not containing
 /// the account's own identifiers (ID number, phone, username).

@@ -295,8 +295,7 @@ impl Identity {
     /// Delete expired sessions; returns how many.
     pub async fn purge_expired_sessions(&self) -> Result<u64> {
         let mut tx = self.db.begin().await?;
-        let n =
-            sqlx::query("DELETE FROM auth_sessions WHERE expires_at < $1").bind(now_text()).execute(&mut *tx).await?.rows_affected();
+        let n = sqlx::query("DELETE FROM auth_sessions WHERE expires_at < $1").bind(now_text()).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;
         Ok(n)
     }

@@ -1,7 +1,7 @@
 //! Staff accounts: password plus TOTP sign-in, enrolment on first login.
 
-use yiwang_store::sqlx::{self, Row as _};
 use yiwang_store::now_text;
+use yiwang_store::sqlx::{self, Row as _};
 
 use crate::password::{check_policy, hash_blocking, verify_blocking, MIN_LEN_STAFF};
 use crate::roles::{Role, Staff};

@@ -39,12 +39,18 @@ pub fn verify(secret_b32: &str, code: &str, last_step: i64) -> Option<u64> {
     }
     let t = totp(secret_b32)?;
     let now = current_step();
-    [now.saturating_sub(1), now, now + 1].into_iter().find(|s| (*s as i64) > last_step && crate::tokens_equal(&t.generate(s * STEP_SECONDS), code))
+    [now.saturating_sub(1), now, now + 1]
+        .into_iter()
+        .find(|s| (*s as i64) > last_step && crate::tokens_equal(&t.generate(s * STEP_SECONDS), code))
 }
 
 /// `otpauth://` URI for authenticator apps (shown as a QR code and as text).
 pub fn otpauth_uri(secret_b32: &str, issuer: &str, account: &str) -> String {
-    let enc = |s: &str| s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect::<String>();
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+            .collect::<String>()
+    };
     format!(
         "otpauth://totp/{}:{}?secret={secret_b32}&issuer={}&algorithm=SHA1&digits=6&period={STEP_SECONDS}",
         enc(issuer),

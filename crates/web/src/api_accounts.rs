@@ -73,9 +73,16 @@ pub async fn register(
     app.login_limiter.check(&source)?;
     let p = app
         .identity
-        .register_person(NewPerson { name: &r.name, id_number: &r.id_number, phone: &r.phone, email: r.email.as_deref(), password: &r.password })
+        .register_person(NewPerson {
+            name: &r.name,
+            id_number: &r.id_number,
+            phone: &r.phone,
+            email: r.email.as_deref(),
+            password: &r.password,
+        })
         .await?;
-    let (token, session) = app.identity.login_person(&p.id_number, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
+    let (token, session) =
+        app.identity.login_person(&p.id_number, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
 }
 
@@ -96,7 +103,8 @@ pub async fn person_login(
     ApiJson(r): ApiJson<PersonLoginRequest>,
 ) -> ApiResult<Response> {
     app.login_limiter.check(&source)?;
-    let (token, session) = app.identity.login_person(&r.login, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
+    let (token, session) =
+        app.identity.login_person(&r.login, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
     Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
 }
 
@@ -128,7 +136,13 @@ pub async fn sessions(State(app): State<AppState>, s: PersonSession) -> ApiResul
     let list = app.identity.sessions_of(Kind::Person, &s.person.subject).await?;
     Ok(Json(
         list.into_iter()
-            .map(|i| SessionView { current: i.handle == s.session.handle, handle: i.handle, created_at: i.created_at, expires_at: i.expires_at, source: i.source })
+            .map(|i| SessionView {
+                current: i.handle == s.session.handle,
+                handle: i.handle,
+                created_at: i.created_at,
+                expires_at: i.expires_at,
+                source: i.source,
+            })
             .collect(),
     ))
 }
@@ -236,10 +250,20 @@ pub struct AgentRequest {
 /// Authorise an agent (经办人) with scopes and an expiry.
 #[utoipa::path(post, path = "/api/v1/businesses/{code}/agents", tag = "accounts", request_body = AgentRequest,
     responses((status = 201, body = Object), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn grant_agent(State(app): State<AppState>, s: PersonSession, Path(code): Path<String>, ApiJson(r): ApiJson<AgentRequest>) -> ApiResult<Response> {
+pub async fn grant_agent(
+    State(app): State<AppState>,
+    s: PersonSession,
+    Path(code): Path<String>,
+    ApiJson(r): ApiJson<AgentRequest>,
+) -> ApiResult<Response> {
     let a = app
         .identity
-        .grant_agent(&s.person.subject, &code, NewAgent { id_number: &r.id_number, scopes: &r.scopes, expires_on: &r.expires_on }, &s.source)
+        .grant_agent(
+            &s.person.subject,
+            &code,
+            NewAgent { id_number: &r.id_number, scopes: &r.scopes, expires_on: &r.expires_on },
+            &s.source,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(a)).into_response())
 }

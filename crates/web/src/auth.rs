@@ -148,7 +148,11 @@ fn login_redirect(parts: &Parts) -> AuthRejection {
 async fn extract(parts: &Parts, state: &AppState, accept: impl Fn(&Session) -> bool) -> Result<AnySession, AuthRejection> {
     let loaded = load_session(parts, state).await.map_err(|e| reject(parts, e))?;
     let Some((token, session)) = loaded.filter(|(_, s)| accept(s)) else {
-        return Err(if is_api(parts) { AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into())) } else { login_redirect(parts) });
+        return Err(if is_api(parts) {
+            AuthRejection::Api(ApiError(IdentityError::Unauthenticated.into()))
+        } else {
+            login_redirect(parts)
+        });
     };
     if is_api(parts) && is_unsafe(&parts.method) {
         let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or("");

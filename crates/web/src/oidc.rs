@@ -70,10 +70,7 @@ struct ConsentPage {
 }
 
 fn params_of(p: &AuthorizeParams) -> Vec<(String, String)> {
-    serde_urlencoded::to_string(p)
-        .ok()
-        .and_then(|s| serde_urlencoded::from_str::<Vec<(String, String)>>(&s).ok())
-        .unwrap_or_default()
+    serde_urlencoded::to_string(p).ok().and_then(|s| serde_urlencoded::from_str::<Vec<(String, String)>>(&s).ok()).unwrap_or_default()
 }
 
 /// Decide what the browser sees: sign in, consent, or straight back with a code.
@@ -94,18 +91,18 @@ async fn proceed(app: &AppState, c: Chrome, session: Option<Session>, p: &Author
     if req.prompt.as_deref() == Some("none") {
         return Ok(Redirect::to(&req.error_redirect("consent_required", "需要用户授权")).into_response());
     }
-    let claims = req
-        .scopes
-        .iter()
-        .filter_map(|s| SCOPES.iter().find(|x| x.0 == s))
-        .map(|x| if c.en { x.2 } else { x.1 })
-        .collect();
+    let claims = req.scopes.iter().filter_map(|s| SCOPES.iter().find(|x| x.0 == s)).map(|x| if c.en { x.2 } else { x.1 }).collect();
     let acting = session.acting_for.as_ref().map(|a| format!("{}（{}）", a.name, a.credit_code));
     render(ConsentPage { c, client_name: req.client.name.clone(), claims, acting, params: params_of(p) })
 }
 
 /// `GET /oidc/authorize`.
-pub async fn authorize(State(app): State<AppState>, c: Chrome, MaybeSession(session): MaybeSession, Query(p): Query<AuthorizeParams>) -> PageResult {
+pub async fn authorize(
+    State(app): State<AppState>,
+    c: Chrome,
+    MaybeSession(session): MaybeSession,
+    Query(p): Query<AuthorizeParams>,
+) -> PageResult {
     match app.provider.validate_authorize(&p).await {
         Ok(req) => proceed(&app, c, session, &p, req).await,
         Err(AuthorizeError::Fatal(m)) => message(c, StatusCode::BAD_REQUEST, m),
@@ -151,7 +148,10 @@ fn basic_auth(headers: &HeaderMap) -> Option<(String, String)> {
 /// `POST /oidc/token`.
 pub async fn token(State(app): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let Ok(p) = serde_urlencoded::from_bytes::<TokenParams>(&body) else {
-        return oauth_error(OAuthError { error: "invalid_request", error_description: "请求体应为 application/x-www-form-urlencoded".into() });
+        return oauth_error(OAuthError {
+            error: "invalid_request",
+            error_description: "请求体应为 application/x-www-form-urlencoded".into(),
+        });
     };
     match app.provider.token(&p, basic_auth(&headers)).await {
         Ok(t) => ([(header::CACHE_CONTROL, "no-store"), (header::PRAGMA, "no-cache")], Json(t)).into_response(),
@@ -213,7 +213,12 @@ pub async fn logout(
         return logout_done(&app, c, redirect);
     }
     let mut params = vec![];
-    for (k, v) in [("id_token_hint", &q.id_token_hint), ("client_id", &q.client_id), ("post_logout_redirect_uri", &q.post_logout_redirect_uri), ("state", &q.state)] {
+    for (k, v) in [
+        ("id_token_hint", &q.id_token_hint),
+        ("client_id", &q.client_id),
+        ("post_logout_redirect_uri", &q.post_logout_redirect_uri),
+        ("state", &q.state),
+    ] {
         if let Some(v) = v {
             params.push((k.to_string(), v.clone()));
         }

@@ -130,7 +130,8 @@ pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result
 
 /// Identity configured from settings.
 pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
-    let config = IdentityConfig { public_url: settings.public_url.trim_end_matches('/').to_string(), require_staff_totp: settings.staff_totp };
+    let config =
+        IdentityConfig { public_url: settings.public_url.trim_end_matches('/').to_string(), require_staff_totp: settings.staff_totp };
     Ok(Identity::new(db, config)?)
 }
 

@@ -128,7 +128,12 @@ async fn password_reset_through_the_outbox() {
 }
 
 /// The HTTP client the relying-party library uses: requests go to the in-process router.
-fn rp_http(t: &TestApp) -> impl Fn(openidconnect::HttpRequest) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, std::io::Error>> + Send>> + '_ {
+fn rp_http(
+    t: &TestApp,
+) -> impl Fn(
+    openidconnect::HttpRequest,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, std::io::Error>> + Send>>
+       + '_ {
     move |req: openidconnect::HttpRequest| {
         let router = t.router.clone();
         Box::pin(async move {
@@ -170,7 +175,8 @@ async fn openid_connect_with_a_certified_relying_party() {
         assert_eq!(t.json("POST", "/api/v1/oidc/clients", &bad, Some(&admin)).await.json()["code"], "INVALID_FIELD");
         let r = t.json("POST", "/api/v1/oidc/clients", &body, Some(&admin)).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        let (client_id, secret) = (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap().to_string());
+        let (client_id, secret) =
+            (r.json()["client_id"].as_str().unwrap().to_string(), r.json()["client_secret"].as_str().unwrap().to_string());
 
         let http = rp_http(&t);
         let issuer = IssuerUrl::new("http://127.0.0.1:8080".into()).unwrap();
@@ -244,13 +250,18 @@ async fn openid_connect_with_a_certified_relying_party() {
         let again = t.get_with(&format!("{}?{}", url.path(), url.query().unwrap()), &zhang.cookie).await;
         let loc = url::Url::parse(&again.location()).expect("consent remembered: straight back with a code");
         let code = loc.query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
-        let token = client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
+        let token =
+            client.exchange_code(AuthorizationCode::new(code)).unwrap().set_pkce_verifier(verifier).request_async(&http).await.unwrap();
         token.id_token().unwrap().claims(&client.id_token_verifier(), &nonce).unwrap();
 
         let info: CoreUserInfoClaims =
             client.user_info(token.access_token().clone(), None).unwrap().request_async(&http).await.expect("userinfo");
         assert_eq!(info.name().and_then(|n| n.get(None)).map(|n| n.as_str()), Some("张三"));
-        let bogus = client.user_info(AccessToken::new("not-a-token".into()), None).unwrap().request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&http).await;
+        let bogus = client
+            .user_info(AccessToken::new("not-a-token".into()), None)
+            .unwrap()
+            .request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&http)
+            .await;
         assert!(bogus.is_err());
 
         // Refresh rotates; presenting the old refresh token again revokes the grant.
@@ -260,20 +271,39 @@ async fn openid_connect_with_a_certified_relying_party() {
         assert!(format!("{reuse:?}").contains("invalid_grant"));
         let after = client.exchange_refresh_token(refreshed.refresh_token().unwrap()).unwrap().request_async(&http).await;
         assert!(after.is_err(), "reuse revoked the whole grant");
-        let r = client.user_info(refreshed.access_token().clone(), None).unwrap().request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&http).await;
+        let r = client
+            .user_info(refreshed.access_token().clone(), None)
+            .unwrap()
+            .request_async::<EmptyAdditionalClaims, _, CoreGenderClaim>(&http)
+            .await;
         assert!(r.is_err(), "access tokens of a revoked grant stop working");
 
         // Unknown client or unregistered redirect URI: an error page, never a redirect.
-        let r = t.get_with(&format!("/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri=https://evil.example.com/cb&scope=openid"), &zhang.cookie).await;
+        let r = t
+            .get_with(
+                &format!("/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri=https://evil.example.com/cb&scope=openid"),
+                &zhang.cookie,
+            )
+            .await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
         assert!(r.location().is_empty());
         // Missing PKCE goes back to the client with invalid_request.
-        let r = t.get_with(&format!("/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=openid&state=s1"), &zhang.cookie).await;
+        let r = t
+            .get_with(
+                &format!("/oidc/authorize?response_type=code&client_id={client_id}&redirect_uri={redirect}&scope=openid&state=s1"),
+                &zhang.cookie,
+            )
+            .await;
         assert!(r.location().starts_with(redirect) && r.location().contains("error=invalid_request"), "{}", r.location());
 
         // RP-initiated logout with the ID token as hint ends the session and redirects.
         let hint = token.id_token().unwrap().to_string();
-        let r = t.get_with(&format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=http://127.0.0.1:9999/bye&state=z"), &zhang.cookie).await;
+        let r = t
+            .get_with(
+                &format!("/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=http://127.0.0.1:9999/bye&state=z"),
+                &zhang.cookie,
+            )
+            .await;
         assert_eq!(r.location(), "http://127.0.0.1:9999/bye?state=z");
         assert_eq!(t.get_with("/api/v1/persons/me", &zhang.cookie).await.status, StatusCode::UNAUTHORIZED);
 
@@ -296,8 +326,14 @@ async fn openid_connect_with_a_certified_relying_party() {
         let fields_ref: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let back = t.form("/oidc/authorize", &fields_ref, &li.cookie).await;
         let code = url::Url::parse(&back.location()).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
-        let form = [("grant_type", "authorization_code"), ("code", code.as_str()), ("redirect_uri", redirect), ("code_verifier", verifier.secret().as_str()),
-            ("client_id", ed_id.as_str()), ("client_secret", ed_secret.as_str())];
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", redirect),
+            ("code_verifier", verifier.secret().as_str()),
+            ("client_id", ed_id.as_str()),
+            ("client_secret", ed_secret.as_str()),
+        ];
         let r = t.form("/oidc/token", &form, "").await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
         let id_token = r.json()["id_token"].as_str().unwrap().to_string();
@@ -312,7 +348,8 @@ async fn openid_connect_with_a_certified_relying_party() {
         assert_eq!(data.claims["nonce"], "n1");
         let r = t.form("/oidc/token", &form, "").await;
         assert_eq!(r.json()["error"], "invalid_grant");
-        let wrong_secret = [("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", ed_id.as_str()), ("client_secret", "nope")];
+        let wrong_secret =
+            [("grant_type", "refresh_token"), ("refresh_token", "x"), ("client_id", ed_id.as_str()), ("client_secret", "nope")];
         let r = t.form("/oidc/token", &wrong_secret, "").await;
         assert_eq!((r.status, r.json()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
     }

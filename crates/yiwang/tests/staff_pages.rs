@@ -18,7 +18,8 @@ async fn sign_in(t: &TestApp, user: &str, password: &str) -> String {
     let form = t.get("/staff/login").await;
     let login_cookie = form.cookie("yw_login_csrf").expect("login csrf cookie");
     let token = hidden(&form.body, "csrf_token");
-    let res = t.form("/staff/login", &[("username", user), ("password", password), ("csrf_token", &token), ("next", "")], &login_cookie).await;
+    let res =
+        t.form("/staff/login", &[("username", user), ("password", password), ("csrf_token", &token), ("next", "")], &login_cookie).await;
     assert_eq!(res.status, StatusCode::SEE_OTHER, "{}", res.body);
     assert!(res.location().starts_with("/staff/login/totp"), "{}", res.location());
     let pending = res.cookie("yw_session").expect("pending session");
@@ -50,7 +51,8 @@ async fn sign_in_edit_publish_through_forms() {
         let no_token = t.form("/staff/login", &[("username", SPJ.0), ("password", SPJ.1)], &login_cookie).await;
         assert_eq!(no_token.status, StatusCode::FORBIDDEN);
         let token = hidden(&form.body, "csrf_token");
-        let wrong = t.form("/staff/login", &[("username", SPJ.0), ("password", "wrong-password"), ("csrf_token", &token)], &login_cookie).await;
+        let wrong =
+            t.form("/staff/login", &[("username", SPJ.0), ("password", "wrong-password"), ("csrf_token", &token)], &login_cookie).await;
         assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
         assert!(wrong.body.contains("账号或密码错误"));
 

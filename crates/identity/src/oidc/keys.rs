@@ -89,7 +89,8 @@ fn generate(alg: Alg) -> Result<(String, serde_json::Value)> {
             use ed25519_dalek::pkcs8::EncodePrivateKey;
             let key = ed25519_dalek::SigningKey::generate(&mut rng);
             let der = key.to_pkcs8_der().map_err(keys_err)?;
-            let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "x": b64(key.verifying_key().as_bytes())});
+            let jwk =
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "use": "sig", "alg": "EdDSA", "x": b64(key.verifying_key().as_bytes())});
             Ok((hex::encode(der.as_bytes()), jwk))
         }
     }

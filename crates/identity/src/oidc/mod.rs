@@ -249,8 +249,8 @@ const CLIENT_COLUMNS: &str =
 /// Redirect URIs must be absolute https, or http on a loopback host (native apps, tests).
 fn valid_redirect(u: &str) -> bool {
     let lower = u.to_ascii_lowercase();
-    let ok_scheme = lower.starts_with("https://")
-        || ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| lower.starts_with(p));
+    let ok_scheme =
+        lower.starts_with("https://") || ["http://127.0.0.1", "http://localhost", "http://[::1]"].iter().any(|p| lower.starts_with(p));
     ok_scheme && !u.contains('#') && !u.chars().any(char::is_whitespace) && u.len() <= 500
 }
 
@@ -401,8 +401,15 @@ impl Provider {
                 .execute(&mut *tx)
                 .await?;
         }
-        crate::audit_in(&mut tx, &admin.username, if disabled { "disable_oidc_client" } else { "enable_oidc_client" }, client_id, "success", source)
-            .await?;
+        crate::audit_in(
+            &mut tx,
+            &admin.username,
+            if disabled { "disable_oidc_client" } else { "enable_oidc_client" },
+            client_id,
+            "success",
+            source,
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -412,8 +419,7 @@ impl Provider {
         let row = sqlx::query("SELECT secret_hash FROM oidc_clients WHERE client_id = $1 AND disabled = 0")
             .bind(client_id)
             .fetch_optional(self.db.reader())
-            .await
-            ?;
+            .await?;
         let ok = match row {
             Some(r) => tokens_equal(&r.try_get::<String, _>("secret_hash")?, &hash_token(secret)),
             None => false,
@@ -433,7 +439,7 @@ impl Provider {
             Ok(_) => return Err(AuthorizeError::Fatal("未知或已停用的客户端（client_id）".into())),
             Err(e) => return Err(AuthorizeError::Fatal(e.to_string())),
         };
-        if !client.redirect_uris.iter().any(|u| *u == p.redirect_uri) {
+        if !client.redirect_uris.contains(&p.redirect_uri) {
             return Err(AuthorizeError::Fatal("回调地址（redirect_uri）未在该客户端登记".into()));
         }
         let mut req = AuthorizeRequest {
@@ -562,8 +568,7 @@ impl Provider {
         )
         .bind(&code_hash)
         .fetch_optional(&mut *tx)
-        .await
-        ?;
+        .await?;
         let Some(row) = row else { return Err(oauth("invalid_grant", "授权码无效")) };
         let get = |c: &str| row.try_get::<String, _>(c).map_err(IdentityError::from);
         let get_opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(IdentityError::from);
@@ -574,8 +579,7 @@ impl Provider {
                     .bind(now_text())
                     .bind(g)
                     .execute(&mut *tx)
-                    .await
-                    ?;
+                    .await?;
                 tx.commit().await?;
             }
             return Err(oauth("invalid_grant", "授权码已使用"));
@@ -598,8 +602,7 @@ impl Provider {
             .bind(&grant_id)
             .bind(&code_hash)
             .execute(&mut *tx)
-            .await
-            ?
+            .await?
             .rows_affected();
         if n == 0 {
             return Err(oauth("invalid_grant", "授权码已使用"));
@@ -628,8 +631,7 @@ impl Provider {
         .bind(get("session_handle")?)
         .bind(now_text())
         .execute(&mut *tx)
-        .await
-        ?;
+        .await?;
         let refresh = Self::new_refresh_token(&mut tx, &grant.grant_id).await?;
         tx.commit().await?;
         let claims = self.claims(&grant).await?;
@@ -667,8 +669,7 @@ impl Provider {
         )
         .bind(&token_hash)
         .fetch_optional(&mut *tx)
-        .await
-        ?;
+        .await?;
         let Some(row) = row else { return Err(oauth("invalid_grant", "刷新令牌无效")) };
         let get = |c: &str| row.try_get::<String, _>(c).map_err(IdentityError::from);
         let get_opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(IdentityError::from);
@@ -684,8 +685,7 @@ impl Provider {
                 .bind(now_text())
                 .bind(&grant_id)
                 .execute(&mut *tx)
-                .await
-                ?;
+                .await?;
             tx.commit().await?;
             tracing::warn!(grant = %grant_id, client = %client.client_id, "refresh token reuse: grant revoked");
             return Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销"));
@@ -705,8 +705,7 @@ impl Provider {
             .bind(now_text())
             .bind(&token_hash)
             .execute(&mut *tx)
-            .await
-            ?
+            .await?
             .rows_affected();
         if n == 0 {
             return Err(oauth("invalid_grant", "刷新令牌已使用"));
@@ -837,8 +836,7 @@ impl Provider {
         let row = sqlx::query("SELECT client_id, kind, principal, acting_for, auth_time, revoked_at FROM oidc_grants WHERE grant_id = $1")
             .bind(&data.claims.gid)
             .fetch_optional(self.db.reader())
-            .await
-            ?
+            .await?
             .ok_or_else(invalid)?;
         if row.try_get::<Option<String>, _>("revoked_at")?.is_some() {
             return Err(oauth("invalid_token", "授权已撤销"));

@@ -123,7 +123,8 @@ struct RegisterPage {
 
 pub async fn register_form(State(app): State<AppState>, c: Chrome) -> PageResult {
     let (token, cookie) = login_token(&app);
-    let page = RegisterPage { c, token, error: None, name: String::new(), id_number: String::new(), phone: String::new(), email: String::new() };
+    let page =
+        RegisterPage { c, token, error: None, name: String::new(), id_number: String::new(), phone: String::new(), email: String::new() };
     Ok(with_cookie(render(page)?, cookie))
 }
 
@@ -247,7 +248,10 @@ pub async fn revoke_session(State(app): State<AppState>, c: Chrome, f: PersonFor
     let s = &f.person;
     app.identity.revoke_session(yiwang_identity::Kind::Person, &s.person.subject, &f.form.handle).await?;
     if f.form.handle == s.session.handle {
-        return Ok(with_cookie(Redirect::to("/").into_response(), auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies)));
+        return Ok(with_cookie(
+            Redirect::to("/").into_response(),
+            auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies),
+        ));
     }
     after(&app, c, s, Ok("已退出该设备".into())).await
 }
@@ -271,8 +275,11 @@ pub struct BusinessForm {
 
 pub async fn add_business(State(app): State<AppState>, c: Chrome, f: PersonForm<BusinessForm>) -> PageResult {
     let s = &f.person;
-    let outcome =
-        app.identity.register_business(&s.person.subject, &f.form.credit_code, &s.source).await.map(|b| format!("已开通法人账号：{}", b.name));
+    let outcome = app
+        .identity
+        .register_business(&s.person.subject, &f.form.credit_code, &s.source)
+        .await
+        .map(|b| format!("已开通法人账号：{}", b.name));
     after(&app, c, s, outcome).await
 }
 
@@ -290,7 +297,14 @@ struct BusinessPage {
     error: Option<String>,
 }
 
-async fn business_page(app: &AppState, c: Chrome, s: &PersonSession, code: &str, notice: Option<String>, error: Option<String>) -> PageResult {
+async fn business_page(
+    app: &AppState,
+    c: Chrome,
+    s: &PersonSession,
+    code: &str,
+    notice: Option<String>,
+    error: Option<String>,
+) -> PageResult {
     let agents = app.identity.agents(&s.person.subject, code).await?;
     let name = app.identity.acting_context(&s.person.subject, code).await?.map(|a| a.name).unwrap_or_default();
     let scopes = AgentScope::ALL.iter().map(|a| (a.key(), a.label_zh())).collect();
@@ -334,7 +348,12 @@ pub async fn grant_agent(
     }
 }
 
-pub async fn revoke_agent(State(app): State<AppState>, c: Chrome, Path((code, id)): Path<(String, i64)>, f: PersonForm<Empty>) -> PageResult {
+pub async fn revoke_agent(
+    State(app): State<AppState>,
+    c: Chrome,
+    Path((code, id)): Path<(String, i64)>,
+    f: PersonForm<Empty>,
+) -> PageResult {
     let s = &f.person;
     app.identity.revoke_agent(&s.person.subject, &code, id, &s.source).await?;
     business_page(&app, c, s, &code, Some("已撤销授权".into()), None).await

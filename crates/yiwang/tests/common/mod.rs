@@ -99,12 +99,16 @@ impl TestApp {
         let res = self.json("POST", "/api/v1/auth/login", &serde_json::json!({"username": user, "password": password}), None).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         let body = res.json();
-        let pending = Session { cookie: res.cookie("yw_session").expect("session cookie"), csrf: body["csrf_token"].as_str().unwrap().to_string() };
+        let pending =
+            Session { cookie: res.cookie("yw_session").expect("session cookie"), csrf: body["csrf_token"].as_str().unwrap().to_string() };
         let code = self.totp_code(user, body["totp_secret"].as_str());
         let res = self.json("POST", "/api/v1/auth/totp", &serde_json::json!({"code": code}), Some(&pending)).await;
         assert_eq!(res.status, StatusCode::OK, "{}", res.body);
         assert_eq!(res.json()["stage"], "full");
-        Session { cookie: res.cookie("yw_session").expect("new session cookie"), csrf: res.json()["csrf_token"].as_str().unwrap().to_string() }
+        Session {
+            cookie: res.cookie("yw_session").expect("new session cookie"),
+            csrf: res.json()["csrf_token"].as_str().unwrap().to_string(),
+        }
     }
 
     /// A TOTP code for a step not used before (codes for the next step are accepted too).
