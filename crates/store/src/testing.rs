@@ -68,8 +68,11 @@ impl Drop for TestDb {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async move {
                 if let Ok(db) = Db::connect(&ConnectOptions::new(url)).await {
-                    let _ =
-                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))).execute(db.reader()).await;
+                    // A connection of the test's pool may still hold a transaction that its
+                    // runtime (blocked on this join) cannot roll back: give up rather than
+                    // wait forever; a stray schema with a random name is harmless.
+                    let sql = format!("SET lock_timeout = '3s'; DROP SCHEMA IF EXISTS {schema} CASCADE");
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(db.reader()).await;
                     db.close().await;
                 }
             });
