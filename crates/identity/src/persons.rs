@@ -358,13 +358,10 @@ impl Identity {
         Ok(())
     }
 
-    /// Seed or refresh a demo person at a given assurance level (demo loader only).
+    /// Register a demo person at a given assurance level (demo loader only; the caller skips
+    /// people who already exist).
     pub(crate) async fn seed_person(&self, p: NewPerson<'_>, assurance: Assurance) -> Result<()> {
-        let existing = self.person_by_login(p.id_number).await?;
-        let person = match existing {
-            Some(x) => x,
-            None => self.register_person(p).await?,
-        };
+        let person = self.register_person(p).await?;
         let mut tx = self.db.begin().await?;
         sqlx::query("UPDATE persons SET assurance = $1, verified_at = $2, verified_by = 'demo' WHERE subject = $3 AND assurance < $1")
             .bind(assurance.level() as i64)

@@ -329,10 +329,6 @@ pub fn me(s: &yiwang_identity::Session) -> Me {
     m
 }
 
-pub(crate) fn session_cookie(app: &AppState, token: &str) -> String {
-    auth::set_cookie(auth::SESSION_COOKIE, token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies)
-}
-
 /// Staff sign-in, step one (password). Unless TOTP is off, the answer's `stage` says the
 /// second factor is due.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
@@ -344,8 +340,7 @@ pub async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
     app.login_limiter.check(&source)?;
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let client = yiwang_identity::ClientInfo { source: &source, user_agent: ua };
+    let client = yiwang_identity::ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
     let (token, session) = app.identity.login_staff(req.username.trim(), &req.password, client).await?;
     let mut body = me(&session);
     if session.stage == yiwang_identity::Stage::Enroll {
@@ -353,7 +348,7 @@ pub async fn login(
         body.totp_secret = Some(e.secret);
         body.otpauth_uri = Some(e.otpauth_uri);
     }
-    Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(body)).into_response())
+    Ok(([(header::SET_COOKIE, auth::session_cookie(&token, app.settings.secure_cookies))], Json(body)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -372,10 +367,9 @@ pub async fn totp(
     ApiJson(req): ApiJson<TotpRequest>,
 ) -> ApiResult<Response> {
     app.login_limiter.check(&a.source)?;
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let client = yiwang_identity::ClientInfo { source: &a.source, user_agent: ua };
+    let client = yiwang_identity::ClientInfo { source: &a.source, user_agent: auth::user_agent(&headers) };
     let (token, session) = app.identity.complete_second_factor(&a.token, &req.code, client).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
+    Ok(([(header::SET_COOKIE, auth::session_cookie(&token, app.settings.secure_cookies))], Json(me(&session))).into_response())
 }
 
 /// Sign out (any account).
@@ -385,7 +379,7 @@ pub async fn logout(State(app): State<AppState>, a: crate::auth::AnySession) -> 
     if let Some(s) = a.session.staff() {
         app.identity.audit(&s.username, "logout", "", "success", &a.source).await?;
     }
-    let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies);
+    let cookie = auth::clear_session_cookie(app.settings.secure_cookies);
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 

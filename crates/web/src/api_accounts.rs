@@ -11,14 +11,10 @@ use utoipa::ToSchema;
 use yiwang_identity::oidc::NewClient;
 use yiwang_identity::{ClientInfo, Kind, NewAgent, NewPerson, Permission};
 
-use crate::api::{me, session_cookie, ApiJson, Me};
-use crate::auth::{PersonSession, StaffSession};
+use crate::api::{me, ApiJson, Me};
+use crate::auth::{self, PersonSession, StaffSession};
 use crate::error::{ApiResult, ErrorBody};
 use crate::AppState;
-
-fn ua(headers: &HeaderMap) -> &str {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
-}
 
 #[derive(Deserialize, ToSchema)]
 pub struct RegisterRequest {
@@ -81,9 +77,12 @@ pub async fn register(
             password: &r.password,
         })
         .await?;
-    let (token, session) =
-        app.identity.login_person(&p.id_number, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
-    Ok((StatusCode::CREATED, [(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
+    let (token, session) = app
+        .identity
+        .login_person(&p.id_number, &r.password, ClientInfo { source: &source, user_agent: auth::user_agent(&headers) })
+        .await?;
+    Ok((StatusCode::CREATED, [(header::SET_COOKIE, auth::session_cookie(&token, app.settings.secure_cookies))], Json(me(&session)))
+        .into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -104,8 +103,8 @@ pub async fn person_login(
 ) -> ApiResult<Response> {
     app.login_limiter.check(&source)?;
     let (token, session) =
-        app.identity.login_person(&r.login, &r.password, ClientInfo { source: &source, user_agent: ua(&headers) }).await?;
-    Ok(([(header::SET_COOKIE, session_cookie(&app, &token))], Json(me(&session))).into_response())
+        app.identity.login_person(&r.login, &r.password, ClientInfo { source: &source, user_agent: auth::user_agent(&headers) }).await?;
+    Ok(([(header::SET_COOKIE, auth::session_cookie(&token, app.settings.secure_cookies))], Json(me(&session))).into_response())
 }
 
 /// The signed-in person's profile.

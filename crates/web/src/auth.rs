@@ -52,11 +52,49 @@ fn is_unsafe(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The request's `User-Agent`, or empty.
+pub fn user_agent(headers: &HeaderMap) -> &str {
+    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The session cookie for a new session token.
+pub fn session_cookie(token: &str, secure: bool) -> String {
+    set_cookie(SESSION_COOKIE, token, yiwang_identity::SESSION_HOURS * 3600, secure)
+}
+
+/// Expire the session cookie.
+pub fn clear_session_cookie(secure: bool) -> String {
+    set_cookie(SESSION_COOKIE, "", 0, secure)
+}
+
+/// A fresh double-submit token for a signed-out form (sign-in, register, reset), with the
+/// cookie that carries it.
+pub fn login_form_token(secure: bool) -> (String, String) {
+    let token = random_token();
+    let cookie = set_cookie(LOGIN_CSRF_COOKIE, &token, 3600, secure);
+    (token, cookie)
+}
+
+/// Signed-out forms must echo the cookie set when the form was shown; returns the token.
+pub fn check_login_token(headers: &HeaderMap, sent: &str) -> Result<String, IdentityError> {
+    let cookie = cookie(headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
+    if cookie.is_empty() || !tokens_equal(&cookie, sent) {
+        return Err(IdentityError::CsrfMismatch);
+    }
+    Ok(cookie)
+}
+
+/// After a successful sign-in: set the session cookie and drop the sign-in form's cookie.
+pub fn signed_in(res: Response, token: &str, secure: bool) -> Response {
+    let res = crate::pages::staff::with_cookie(res, session_cookie(token, secure));
+    crate::pages::staff::with_cookie(res, set_cookie(LOGIN_CSRF_COOKIE, "", 0, secure))
+}
+
 /// Who made the request, for the audit trail.
 pub fn source(headers: &HeaderMap, parts_ext: &axum::http::Extensions) -> String {
     let ip =
         parts_ext.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()).unwrap_or_else(|| "local".into());
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let ua = user_agent(headers);
     format!("{ip} {}", ua.chars().take(80).collect::<String>())
 }
 
@@ -130,9 +168,21 @@ impl StaffSession {
     }
 }
 
-async fn load_session(parts: &Parts, state: &AppState) -> Result<Option<(String, Session)>, AppError> {
-    let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Ok(None) };
-    Ok(state.identity.session(&token).await?.map(|s| (token, s)))
+/// The request's session, loaded once per request: page chrome and the route's own
+/// extractor both ask, so the result is kept in the request's extensions.
+#[derive(Clone)]
+struct LoadedSession(Option<(String, Session)>);
+
+async fn load_session(parts: &mut Parts, state: &AppState) -> Result<Option<(String, Session)>, AppError> {
+    if let Some(LoadedSession(loaded)) = parts.extensions.get::<LoadedSession>() {
+        return Ok(loaded.clone());
+    }
+    let loaded = match cookie(&parts.headers, SESSION_COOKIE) {
+        Some(token) => state.identity.session(&token).await?.map(|s| (token, s)),
+        None => None,
+    };
+    parts.extensions.insert(LoadedSession(loaded.clone()));
+    Ok(loaded)
 }
 
 /// Where a signed-out browser is sent: staff pages to the staff sign-in, the rest to the
@@ -145,7 +195,7 @@ fn login_redirect(parts: &Parts) -> AuthRejection {
 }
 
 /// Load the session, require it to pass `accept`, and check the CSRF header on unsafe API calls.
-async fn extract(parts: &Parts, state: &AppState, accept: impl Fn(&Session) -> bool) -> Result<AnySession, AuthRejection> {
+async fn extract(parts: &mut Parts, state: &AppState, accept: impl Fn(&Session) -> bool) -> Result<AnySession, AuthRejection> {
     let loaded = load_session(parts, state).await.map_err(|e| reject(parts, e))?;
     let Some((token, session)) = loaded.filter(|(_, s)| accept(s)) else {
         return Err(if is_api(parts) {

@@ -177,7 +177,7 @@ pub struct LogoutParams {
 }
 
 fn logout_done(app: &AppState, c: Chrome, redirect: Option<String>) -> PageResult {
-    let clear = auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies);
+    let clear = auth::clear_session_cookie(app.settings.secure_cookies);
     let res = match redirect {
         Some(to) => Redirect::to(&to).into_response(),
         None => {

@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use yiwang_identity::{Agent, AgentScope, Business, ClientInfo, IdentityError, LoginEvent, NewAgent, NewPerson, SessionInfo};
@@ -13,26 +13,6 @@ use super::staff::{with_cookie, ConnectInfoOpt, Empty};
 use super::{render, safe_next, Chrome, PageResult};
 use crate::auth::{self, PersonForm, PersonSession};
 use crate::AppState;
-
-fn user_agent(headers: &HeaderMap) -> &str {
-    headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("")
-}
-
-/// A fresh double-submit token for a signed-out form, with its cookie.
-fn login_token(app: &AppState) -> (String, String) {
-    let token = auth::random_token();
-    let cookie = auth::set_cookie(auth::LOGIN_CSRF_COOKIE, &token, 3600, app.settings.secure_cookies);
-    (token, cookie)
-}
-
-/// Signed-out forms echo the cookie set when the form was shown.
-fn check_login_token(headers: &HeaderMap, sent: &str) -> Result<String, IdentityError> {
-    let cookie = auth::cookie(headers, auth::LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if cookie.is_empty() || !yiwang_identity::tokens_equal(&cookie, sent) {
-        return Err(IdentityError::CsrfMismatch);
-    }
-    Ok(cookie)
-}
 
 fn with_error_status(mut res: Response, e: &IdentityError) -> Response {
     *res.status_mut() = crate::error::status_for(yiwang_core::DomainError::kind(e));
@@ -64,7 +44,7 @@ pub struct NextQuery {
 }
 
 pub async fn login_form(State(app): State<AppState>, c: Chrome, Query(q): Query<NextQuery>) -> PageResult {
-    let (token, cookie) = login_token(&app);
+    let (token, cookie) = auth::login_form_token(app.settings.secure_cookies);
     let res = render(LoginPage { c, next: safe_next(q.next.as_deref()), token, error: None, login: String::new() })?;
     Ok(with_cookie(res, cookie))
 }
@@ -86,18 +66,13 @@ pub async fn login(
     ConnectInfoOpt(source): ConnectInfoOpt,
     axum::Form(f): axum::Form<LoginForm>,
 ) -> PageResult {
-    let token = check_login_token(&headers, &f.csrf_token)?;
+    let token = auth::check_login_token(&headers, &f.csrf_token)?;
     app.login_limiter.check(&source)?;
-    let client = ClientInfo { source: &source, user_agent: user_agent(&headers) };
+    let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
     match app.identity.login_person(&f.login, &f.password, client).await {
         Ok((session_token, _)) => {
             let dest = if f.next.is_empty() || f.next == "/" { "/account".to_string() } else { safe_next(Some(&f.next)) };
-            let secure = app.settings.secure_cookies;
-            let res = with_cookie(
-                Redirect::to(&dest).into_response(),
-                auth::set_cookie(auth::SESSION_COOKIE, &session_token, yiwang_identity::SESSION_HOURS * 3600, secure),
-            );
-            Ok(with_cookie(res, auth::set_cookie(auth::LOGIN_CSRF_COOKIE, "", 0, secure)))
+            Ok(auth::signed_in(Redirect::to(&dest).into_response(), &session_token, app.settings.secure_cookies))
         }
         Err(e) if form_error(&e) => {
             let page = LoginPage { c, next: safe_next(Some(&f.next)), token, error: Some(e.to_string()), login: f.login };
@@ -122,7 +97,7 @@ struct RegisterPage {
 }
 
 pub async fn register_form(State(app): State<AppState>, c: Chrome) -> PageResult {
-    let (token, cookie) = login_token(&app);
+    let (token, cookie) = auth::login_form_token(app.settings.secure_cookies);
     let page =
         RegisterPage { c, token, error: None, name: String::new(), id_number: String::new(), phone: String::new(), email: String::new() };
     Ok(with_cookie(render(page)?, cookie))
@@ -147,20 +122,15 @@ pub async fn register(
     ConnectInfoOpt(source): ConnectInfoOpt,
     axum::Form(f): axum::Form<RegisterForm>,
 ) -> PageResult {
-    let token = check_login_token(&headers, &f.csrf_token)?;
+    let token = auth::check_login_token(&headers, &f.csrf_token)?;
     app.login_limiter.check(&source)?;
     let new = NewPerson { name: &f.name, id_number: &f.id_number, phone: &f.phone, email: Some(&f.email), password: &f.password };
     match app.identity.register_person(new).await {
         Ok(p) => {
             // Registered: sign straight in.
-            let client = ClientInfo { source: &source, user_agent: user_agent(&headers) };
+            let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
             let (session_token, _) = app.identity.login_person(&p.id_number, &f.password, client).await?;
-            let secure = app.settings.secure_cookies;
-            let res = with_cookie(
-                Redirect::to("/account").into_response(),
-                auth::set_cookie(auth::SESSION_COOKIE, &session_token, yiwang_identity::SESSION_HOURS * 3600, secure),
-            );
-            Ok(with_cookie(res, auth::set_cookie(auth::LOGIN_CSRF_COOKIE, "", 0, secure)))
+            Ok(auth::signed_in(Redirect::to("/account").into_response(), &session_token, app.settings.secure_cookies))
         }
         Err(e) if form_error(&e) => {
             let page =
@@ -248,10 +218,7 @@ pub async fn revoke_session(State(app): State<AppState>, c: Chrome, f: PersonFor
     let s = &f.person;
     app.identity.revoke_session(yiwang_identity::Kind::Person, &s.person.subject, &f.form.handle).await?;
     if f.form.handle == s.session.handle {
-        return Ok(with_cookie(
-            Redirect::to("/").into_response(),
-            auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies),
-        ));
+        return Ok(with_cookie(Redirect::to("/").into_response(), auth::clear_session_cookie(app.settings.secure_cookies)));
     }
     after(&app, c, s, Ok("已退出该设备".into())).await
 }
@@ -315,30 +282,16 @@ pub async fn business(State(app): State<AppState>, c: Chrome, s: PersonSession, 
     business_page(&app, c, &s, &code, None, None).await
 }
 
-#[derive(Deserialize)]
-pub struct AgentForm {
-    id_number: String,
-    #[serde(default)]
-    scope: Vec<String>,
-    expires_on: String,
-}
-
-/// Forms post repeated `scope` fields; serde_urlencoded cannot collect those into a Vec, so
-/// the raw pairs are read.
+/// The form posts repeated `scope` fields, so the raw pairs are read (see [`super::field`]).
 pub async fn grant_agent(
     State(app): State<AppState>,
     c: Chrome,
     Path(code): Path<String>,
     f: PersonForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let get = |k: &str| f.form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let form = AgentForm {
-        id_number: get("id_number"),
-        scope: f.form.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.clone()).collect(),
-        expires_on: get("expires_on"),
-    };
+    let scopes = super::fields(&f.form, "scope");
     let s = &f.person;
-    let new = NewAgent { id_number: &form.id_number, scopes: &form.scope, expires_on: &form.expires_on };
+    let new = NewAgent { id_number: super::field(&f.form, "id_number"), scopes: &scopes, expires_on: super::field(&f.form, "expires_on") };
     match app.identity.grant_agent(&s.person.subject, &code, new, &s.source).await {
         Ok(a) => business_page(&app, c, s, &code, Some(format!("已授权经办人：{}", a.name)), None).await,
         Err(e) if form_error(&e) && !matches!(e, IdentityError::NotRepresentative) => {
@@ -370,7 +323,7 @@ struct ForgotPage {
 }
 
 pub async fn forgot_form(State(app): State<AppState>, c: Chrome) -> PageResult {
-    let (token, cookie) = login_token(&app);
+    let (token, cookie) = auth::login_form_token(app.settings.secure_cookies);
     Ok(with_cookie(render(ForgotPage { c, token, sent: false })?, cookie))
 }
 
@@ -388,7 +341,7 @@ pub async fn forgot(
     ConnectInfoOpt(source): ConnectInfoOpt,
     axum::Form(f): axum::Form<ForgotForm>,
 ) -> PageResult {
-    let token = check_login_token(&headers, &f.csrf_token)?;
+    let token = auth::check_login_token(&headers, &f.csrf_token)?;
     app.login_limiter.check(&source)?;
     app.identity.request_password_reset(&f.login).await?;
     render(ForgotPage { c, token, sent: true })
@@ -411,7 +364,7 @@ pub struct ResetQuery {
 }
 
 pub async fn reset_form(State(app): State<AppState>, c: Chrome, Query(q): Query<ResetQuery>) -> PageResult {
-    let (token, cookie) = login_token(&app);
+    let (token, cookie) = auth::login_form_token(app.settings.secure_cookies);
     Ok(with_cookie(render(ResetPage { c, token, reset_token: q.token, error: None, done: false })?, cookie))
 }
 
@@ -424,7 +377,7 @@ pub struct ResetForm {
 }
 
 pub async fn reset(State(app): State<AppState>, c: Chrome, headers: HeaderMap, axum::Form(f): axum::Form<ResetForm>) -> PageResult {
-    let token = check_login_token(&headers, &f.csrf_token)?;
+    let token = auth::check_login_token(&headers, &f.csrf_token)?;
     match app.identity.reset_password(&f.reset_token, &f.password).await {
         Ok(()) => render(ResetPage { c, token, reset_token: String::new(), error: None, done: true }),
         Err(e) if form_error(&e) => {

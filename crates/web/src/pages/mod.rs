@@ -102,6 +102,17 @@ impl IntoResponse for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
+/// The first value of a field in a form read as raw pairs (forms with repeated fields, such as
+/// check boxes, which serde_urlencoded cannot collect into a struct), or "".
+pub fn field<'a>(pairs: &'a [(String, String)], name: &str) -> &'a str {
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap_or("")
+}
+
+/// Every value of a repeated form field.
+pub fn fields(pairs: &[(String, String)], name: &str) -> Vec<String> {
+    pairs.iter().filter(|(n, _)| n == name).map(|(_, v)| v.clone()).collect()
+}
+
 /// A QR code as inline SVG (TOTP enrolment, licence verification links).
 pub fn qr_svg(data: &str) -> String {
     match qrcode::QrCode::new(data.as_bytes()) {

@@ -56,9 +56,9 @@ pub fn with_cookie(mut res: Response, cookie: String) -> Response {
 }
 
 pub async fn login_form(State(app): State<AppState>, c: Chrome, Query(q): Query<LoginQuery>) -> PageResult {
-    let token = auth::random_token();
-    let res = render(LoginPage { c, next: safe_next(q.next.as_deref()), token: token.clone(), error: None, username: String::new() })?;
-    Ok(with_cookie(res, auth::set_cookie(auth::LOGIN_CSRF_COOKIE, &token, 3600, app.settings.secure_cookies)))
+    let (token, cookie) = auth::login_form_token(app.settings.secure_cookies);
+    let res = render(LoginPage { c, next: safe_next(q.next.as_deref()), token, error: None, username: String::new() })?;
+    Ok(with_cookie(res, cookie))
 }
 
 #[derive(Deserialize)]
@@ -78,23 +78,15 @@ pub async fn login(
     ConnectInfoOpt(source): ConnectInfoOpt,
     axum::Form(f): axum::Form<LoginForm>,
 ) -> PageResult {
-    // Double-submit: the form must echo the cookie set when the form was shown.
-    let cookie = auth::cookie(&headers, auth::LOGIN_CSRF_COOKIE).unwrap_or_default();
-    if cookie.is_empty() || !yiwang_identity::tokens_equal(&cookie, &f.csrf_token) {
-        return Err(IdentityError::CsrfMismatch.into());
-    }
+    let cookie = auth::check_login_token(&headers, &f.csrf_token)?;
     app.login_limiter.check(&source)?;
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let client = ClientInfo { source: &source, user_agent: ua };
+    let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
     match app.identity.login_staff(f.username.trim(), &f.password, client).await {
         Ok((token, session)) => {
             let next = if f.next.is_empty() || f.next == "/" { "/staff".to_string() } else { safe_next(Some(&f.next)) };
             // The second factor comes next unless TOTP is switched off.
             let dest = if session.stage == Stage::Full { next } else { format!("/staff/login/totp?next={}", super::urlencode(&next)) };
-            let res = Redirect::to(&dest).into_response();
-            let secure = app.settings.secure_cookies;
-            let res = with_cookie(res, auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, secure));
-            Ok(with_cookie(res, auth::set_cookie(auth::LOGIN_CSRF_COOKIE, "", 0, secure)))
+            Ok(auth::signed_in(Redirect::to(&dest).into_response(), &token, app.settings.secure_cookies))
         }
         Err(e @ (IdentityError::InvalidCredentials | IdentityError::Locked(_))) => {
             let status = crate::error::status_for(yiwang_core::DomainError::kind(&e));
@@ -128,7 +120,7 @@ pub async fn logout(State(app): State<AppState>, f: SessionForm<Empty>) -> PageR
             tracing::error!(error = %e, "audit write failed");
         }
     }
-    Ok(with_cookie(Redirect::to("/").into_response(), auth::set_cookie(auth::SESSION_COOKIE, "", 0, app.settings.secure_cookies)))
+    Ok(with_cookie(Redirect::to("/").into_response(), auth::clear_session_cookie(app.settings.secure_cookies)))
 }
 
 #[derive(Template)]
@@ -166,13 +158,11 @@ pub struct TotpForm {
 }
 
 pub async fn totp_submit(State(app): State<AppState>, c: Chrome, headers: HeaderMap, f: SessionForm<TotpForm>) -> PageResult {
-    let ua = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let client = ClientInfo { source: &f.auth.source, user_agent: ua };
+    let client = ClientInfo { source: &f.auth.source, user_agent: auth::user_agent(&headers) };
     match app.identity.complete_second_factor(&f.auth.token, &f.form.code, client).await {
         Ok((token, _)) => {
             let dest = if f.form.next.is_empty() || f.form.next == "/" { "/staff".to_string() } else { safe_next(Some(&f.form.next)) };
-            let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, yiwang_identity::SESSION_HOURS * 3600, app.settings.secure_cookies);
-            Ok(with_cookie(Redirect::to(&dest).into_response(), cookie))
+            Ok(with_cookie(Redirect::to(&dest).into_response(), auth::session_cookie(&token, app.settings.secure_cookies)))
         }
         Err(e @ (IdentityError::InvalidTotp | IdentityError::Locked(_))) => {
             let status = crate::error::status_for(yiwang_core::DomainError::kind(&e));

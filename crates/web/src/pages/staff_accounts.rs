@@ -56,7 +56,9 @@ pub struct VerifyForm {
 pub async fn verify(State(app): State<AppState>, c: Chrome, f: CsrfForm<VerifyForm>) -> PageResult {
     f.staff.require(Permission::VerifyInPerson)?;
     match app.identity.verify_in_person(&f.staff.staff, &f.form.id_number, &f.form.name, &f.staff.source).await {
-        Ok(p) => render(VerifyPage { c, notice: Some(format!("{}：{} {}", c_ok(), p.name, p.id_number_masked())), error: None }),
+        Ok(p) => render(VerifyPage {
+            c, notice: Some(format!("核验完成，已升级为L3：{} {}", p.name, p.id_number_masked())), error: None
+        }),
         Err(e @ (IdentityError::Code(_) | IdentityError::NotFound(_) | IdentityError::VerificationFailed)) => {
             let status = crate::error::status_for(yiwang_core::DomainError::kind(&e));
             let mut res = render(VerifyPage { c, notice: None, error: Some(e.to_string()) })?;
@@ -65,10 +67,6 @@ pub async fn verify(State(app): State<AppState>, c: Chrome, f: CsrfForm<VerifyFo
         }
         Err(e) => Err(e.into()),
     }
-}
-
-fn c_ok() -> &'static str {
-    "核验完成，已升级为L3"
 }
 
 #[derive(Template)]
@@ -97,21 +95,21 @@ fn lines(s: &str) -> Vec<String> {
     s.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect()
 }
 
-/// Register a client. Scopes arrive as repeated `scope` fields, so the raw pairs are read.
+/// Register a client. Scopes arrive as repeated `scope` fields, so the raw pairs are read
+/// (see [`super::field`]).
 pub async fn create_client(State(app): State<AppState>, c: Chrome, f: CsrfForm<Vec<(String, String)>>) -> PageResult {
     f.staff.require(Permission::ManageClients)?;
-    let get = |k: &str| f.form.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let scopes: Vec<String> = f.form.iter().filter(|(n, _)| n == "scope").map(|(_, v)| v.clone()).collect();
-    let (redirects, logouts) = (lines(&get("redirect_uris")), lines(&get("post_logout_redirect_uris")));
-    let (name, alg, kind, dept) = (get("name"), get("id_token_alg"), get("subject_kind"), get("department"));
+    let get = |k: &str| super::field(&f.form, k);
+    let scopes = super::fields(&f.form, "scope");
+    let (redirects, logouts) = (lines(get("redirect_uris")), lines(get("post_logout_redirect_uris")));
     let new = NewClient {
-        name: &name,
+        name: get("name"),
         redirect_uris: &redirects,
         post_logout_redirect_uris: &logouts,
         scopes: &scopes,
-        id_token_alg: &alg,
-        subject_kind: &kind,
-        department: Some(dept.as_str()),
+        id_token_alg: get("id_token_alg"),
+        subject_kind: get("subject_kind"),
+        department: Some(get("department")),
     };
     match app.provider.register_client(&f.staff.staff, new, &f.staff.source).await {
         Ok(r) => clients_page(&app, c, Some((r.client.client_id, r.client_secret)), None).await,
