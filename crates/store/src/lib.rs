@@ -5,7 +5,9 @@
 //! in this crate ([`Dialect`]). SQLite writes are serialised through a single-connection pool
 //! so writers never fail with `SQLITE_BUSY`; reads use a separate pool (WAL mode).
 
+mod batch;
 mod migrate;
+pub use batch::TxFuture;
 pub use migrate::current_version;
 pub mod testing;
 
@@ -93,6 +95,8 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// Group-commit writer (SQLite only); see [`Db::write`].
+    writer: Option<batch::Writer>,
 }
 
 fn valid_schema_name(s: &str) -> bool {
@@ -131,7 +135,9 @@ impl Db {
                 let url = with_sqlite_create_mode(&opts.url);
                 let write = make(1).connect(&url).await?;
                 let read = make(opts.max_connections.max(2)).connect(&url).await?;
-                Ok(Db { read, write, dialect })
+                let plain = Db { read, write, dialect, writer: None };
+                let writer = Some(batch::Writer::spawn(plain.clone()));
+                Ok(Db { writer, ..plain })
             }
             Dialect::Postgres => {
                 let schema = match &opts.schema {
@@ -160,7 +166,7 @@ impl Db {
                     })
                     .connect(&opts.url)
                     .await?;
-                Ok(Db { read: pool.clone(), write: pool, dialect })
+                Ok(Db { read: pool.clone(), write: pool, dialect, writer: None })
             }
         }
     }

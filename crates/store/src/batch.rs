@@ -1,0 +1,239 @@
+//! Group commit (批量提交) for SQLite.
+//!
+//! SQLite has one writer and `synchronous=FULL` pays one fsync per commit, which caps durable
+//! write transactions at a few thousand per second on an ordinary disk. [`Db::write`] queues
+//! small transactions to one writer task that runs every job already waiting inside a single
+//! database transaction, each job in its own savepoint, and acknowledges them all after the one
+//! commit. A job that fails is rolled back to its savepoint without touching its neighbours; if
+//! the commit itself fails every job of the batch gets the error. Nothing is acknowledged before
+//! it is durable.
+//!
+//! PostgreSQL already groups concurrent commits in its WAL writer, so there `write` is a plain
+//! transaction.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::{Db, Dialect, StoreError, Tx};
+
+/// A boxed future borrowing the transaction, as job closures return.
+pub type TxFuture<'c, T> = Pin<Box<dyn Future<Output = T> + Send + 'c>>;
+
+/// What the writer needs from a finished job: whether to keep its savepoint, and how to tell
+/// the caller once the batch's fate is known.
+struct Outcome {
+    ok: bool,
+    deliver: Deliver,
+}
+
+/// Called once the batch's commit is known: `Some(error)` when it failed.
+type Deliver = Box<dyn FnOnce(Option<&str>) + Send>;
+
+type Job = Box<dyn for<'c> FnOnce(&'c mut Tx) -> TxFuture<'c, Outcome> + Send>;
+
+/// Most jobs in one commit: bounds the latency one batch adds to the first job in it.
+const MAX_BATCH: usize = 256;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Writer {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Writer {
+    pub(crate) fn spawn(db: Db) -> Writer {
+        let (tx, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
+        tokio::spawn(run(db, rx));
+        Writer { jobs: tx }
+    }
+}
+
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        commit_batch(&db, batch).await;
+    }
+}
+
+async fn commit_batch(db: &Db, batch: Vec<Job>) {
+    let mut tx = match db.begin().await {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            // Jobs never ran: tell each caller the database was unavailable.
+            for job in batch {
+                fail_unrun(job, &msg);
+            }
+            return;
+        }
+    };
+    let mut done = Vec::with_capacity(batch.len());
+    for job in batch {
+        if let Err(e) = sqlx::raw_sql("SAVEPOINT yiwang_job").execute(&mut *tx).await {
+            let msg = e.to_string();
+            done.push(Outcome { ok: false, deliver: Box::new(move |_| tracing::error!(error = %msg, "savepoint failed")) });
+            // The job is dropped unrun; its caller sees a closed channel and reports unavailable.
+            drop(job);
+            continue;
+        }
+        let outcome = job(&mut tx).await;
+        let end =
+            if outcome.ok { "RELEASE SAVEPOINT yiwang_job" } else { "ROLLBACK TO SAVEPOINT yiwang_job; RELEASE SAVEPOINT yiwang_job" };
+        if let Err(e) = sqlx::raw_sql(end).execute(&mut *tx).await {
+            tracing::error!(error = %e, "ending a job's savepoint failed; abandoning the batch");
+            let msg = e.to_string();
+            done.push(outcome);
+            let _ = tx.rollback().await;
+            for o in done {
+                (o.deliver)(Some(&msg));
+            }
+            return;
+        }
+        done.push(outcome);
+    }
+    let committed = tx.commit().await.map_err(|e| e.to_string());
+    for o in done {
+        (o.deliver)(committed.as_ref().err().map(String::as_str));
+    }
+}
+
+/// A job that could not run: run it against nothing is impossible, so just drop it; the caller's
+/// receiver sees the sender dropped and reports the message it was given.
+fn fail_unrun(job: Job, msg: &str) {
+    tracing::warn!(error = %msg, "write batch could not start");
+    drop(job);
+}
+
+fn unavailable(msg: &str) -> StoreError {
+    StoreError::Unavailable(sqlx::Error::Protocol(format!("批量提交失败：{msg}")))
+}
+
+impl Db {
+    /// Run `f` in a write transaction and commit it durably. On SQLite concurrent calls share
+    /// one commit (group commit); `f` may run after other jobs in the same transaction but sees
+    /// a consistent state and its writes are all-or-nothing. Keep `f` short: it holds the
+    /// single writer.
+    pub async fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: for<'c> FnOnce(&'c mut Tx) -> TxFuture<'c, Result<T, E>> + Send + 'static,
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+    {
+        let writer = match (&self.dialect, &self.writer) {
+            (Dialect::Sqlite, Some(w)) => w,
+            _ => {
+                let mut tx = self.begin().await?;
+                let out = f(&mut tx).await;
+                match out {
+                    Ok(v) => {
+                        tx.commit().await.map_err(StoreError::from)?;
+                        return Ok(v);
+                    }
+                    Err(e) => {
+                        let _ = tx.rollback().await;
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let (send, recv) = oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |tx: &mut Tx| {
+            Box::pin(async move {
+                let result = f(tx).await;
+                let ok = result.is_ok();
+                Outcome {
+                    ok,
+                    deliver: Box::new(move |commit_error: Option<&str>| {
+                        let out = match (result, commit_error) {
+                            (Ok(_), Some(msg)) => Err(E::from(unavailable(msg))),
+                            (r, _) => r,
+                        };
+                        let _ = send.send(out);
+                    }),
+                }
+            })
+        });
+        if writer.jobs.send(job).await.is_err() {
+            return Err(E::from(unavailable("写入队列已关闭")));
+        }
+        match recv.await {
+            Ok(out) => out,
+            Err(_) => Err(E::from(unavailable("写入未完成"))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::TestDb;
+    use crate::{StoreError, Tx, TxFuture};
+
+    async fn count(db: &crate::Db) -> i64 {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM batch_probe").fetch_one(db.reader()).await.unwrap_or(-1)
+    }
+
+    fn insert(v: i64, fail: bool) -> impl for<'c> FnOnce(&'c mut Tx) -> TxFuture<'c, Result<i64, StoreError>> + Send + 'static {
+        move |tx: &mut Tx| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO batch_probe (v) VALUES ($1)").bind(v).execute(&mut **tx).await?;
+                if fail {
+                    // Second insert of the same key: a unique violation after a successful write.
+                    sqlx::query("INSERT INTO batch_probe (v) VALUES ($1)").bind(v).execute(&mut **tx).await?;
+                }
+                Ok(v)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn concurrent_jobs_commit_and_a_failing_job_leaves_no_trace() {
+        for t in TestDb::each().await.unwrap() {
+            let db = t.db.clone();
+            sqlx::raw_sql("CREATE TABLE batch_probe (v BIGINT PRIMARY KEY)").execute(db.reader()).await.unwrap();
+            let mut handles = Vec::new();
+            for i in 0..200i64 {
+                let db = db.clone();
+                handles.push(tokio::spawn(async move { db.write(insert(i, i % 10 == 3)).await }));
+            }
+            let mut ok = 0;
+            let mut failed = 0;
+            for h in handles {
+                match h.await.unwrap() {
+                    Ok(_) => ok += 1,
+                    Err(StoreError::Duplicate(_)) => failed += 1,
+                    Err(e) => panic!("unexpected {e}"),
+                }
+            }
+            assert_eq!((ok, failed), (180, 20));
+            // The failed jobs' first insert was rolled back with them; the rest all landed.
+            assert_eq!(count(&db).await, 180);
+            let three: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_probe WHERE v = 3").fetch_one(db.reader()).await.unwrap();
+            assert_eq!(three, 0);
+        }
+    }
+
+    #[tokio::test]
+    async fn acknowledged_writes_survive_reopening() {
+        let t = TestDb::sqlite().await.unwrap();
+        sqlx::raw_sql("CREATE TABLE batch_probe (v BIGINT PRIMARY KEY)").execute(t.db.reader()).await.unwrap();
+        let mut handles = Vec::new();
+        for i in 0..50i64 {
+            let db = t.db.clone();
+            handles.push(tokio::spawn(async move { db.write(insert(i, false)).await }));
+        }
+        for h in handles {
+            h.await.unwrap().unwrap();
+        }
+        t.db.close().await;
+        let again = crate::Db::connect(&t.options).await.unwrap();
+        assert_eq!(count(&again).await, 50);
+        again.close().await;
+    }
+}
