@@ -67,6 +67,8 @@ pub struct DemoProvince {
     pub items: Vec<ItemRecord>,
     pub bundles: Vec<Bundle>,
     pub staff: Vec<DemoStaff>,
+    /// Item key in the demo files → implementation code (other modules' demo data names items by key).
+    pub item_keys: HashMap<String, String>,
 }
 
 fn bad(what: &str, e: impl std::fmt::Display) -> CatalogError {
@@ -157,6 +159,7 @@ pub fn province() -> Result<DemoProvince> {
         items,
         bundles,
         staff,
+        item_keys: keys,
     })
 }
 

@@ -6,6 +6,8 @@
 //! workflow issue adds the in-app inbox, SMTP email and an SMS/WeChat webhook behind the same
 //! [`Sender`] trait.
 
+pub mod inbox;
+
 use yiwang_store::sqlx::{self, Row as _};
 use yiwang_store::{now_text, Db, StoreError, Tx};
 

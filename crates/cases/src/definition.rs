@@ -1,0 +1,101 @@
+//! Per-item workflow definitions (办理流程定义) as data: the application form, pre-check
+//! rules, whether the item may be approved automatically, and the department's steps. Items
+//! without a definition get the generic form and the standard steps for their case kind.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use yiwang_catalog::model::{CaseKind, Item};
+
+use crate::error::CaseError;
+use crate::form::FormDef;
+use crate::model::StepDef;
+use crate::precheck::{check_rule, Rule};
+
+/// What a definition file or the API says about one item.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct WorkflowDef {
+    #[serde(default)]
+    pub form: Option<FormDef>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    /// 无人干预自动审批 when every rule passes.
+    #[serde(default)]
+    pub auto_approve: bool,
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
+}
+
+impl WorkflowDef {
+    pub fn check(&self) -> Result<(), CaseError> {
+        if let Some(f) = &self.form {
+            f.check().map_err(CaseError::Config)?;
+        }
+        for r in &self.rules {
+            check_rule(r).map_err(CaseError::Config)?;
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for s in &self.steps {
+            if s.key.is_empty() || s.name.trim().is_empty() {
+                return Err(CaseError::Config("环节缺少代码或名称".into()));
+            }
+            if !keys.insert(s.key.as_str()) {
+                return Err(CaseError::Config(format!("环节“{}”重复", s.key)));
+            }
+            if yiwang_identity::Role::parse(&s.role).is_none() {
+                return Err(CaseError::Config(format!("环节“{}”的角色“{}”不存在", s.name, s.role)));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A definition resolved for one item, with defaults filled in.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    pub form: FormDef,
+    pub rules: Vec<Rule>,
+    pub auto_approve: bool,
+    pub steps: Vec<StepDef>,
+}
+
+fn step(key: &str, name: &str, name_en: &str) -> StepDef {
+    StepDef { key: key.into(), name: name.into(), name_en: Some(name_en.into()), role: "approver".into(), days: None }
+}
+
+/// 审查 → 决定 for promised items; one 办理 step for on-the-spot items.
+pub fn default_steps(kind: CaseKind) -> Vec<StepDef> {
+    match kind {
+        CaseKind::Promised => vec![step("review", "审查", "Review"), step("decide", "决定", "Decision")],
+        CaseKind::Instant => vec![step("handle", "办理", "Handling")],
+    }
+}
+
+impl Workflow {
+    pub fn resolve(item: &Item, def: Option<WorkflowDef>) -> Workflow {
+        let def = def.unwrap_or_default();
+        Workflow {
+            form: def.form.unwrap_or_else(FormDef::generic),
+            rules: def.rules,
+            auto_approve: def.auto_approve,
+            steps: if def.steps.is_empty() { default_steps(item.doc.case_kind) } else { def.steps },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn definitions_are_checked() {
+        let ok: WorkflowDef =
+            serde_yaml::from_str("steps: [{ key: a, name: 审查 }, { key: b, name: 决定, role: dept_admin, days: 2 }]").unwrap();
+        ok.check().unwrap();
+        let dup: WorkflowDef = serde_yaml::from_str("steps: [{ key: a, name: 审查 }, { key: a, name: 决定 }]").unwrap();
+        assert!(dup.check().is_err());
+        let role: WorkflowDef = serde_yaml::from_str("steps: [{ key: a, name: 审查, role: janitor }]").unwrap();
+        assert!(role.check().is_err());
+        let rule: WorkflowDef = serde_yaml::from_str("rules: [{ fact: nope, op: present, message: x }]").unwrap();
+        assert!(rule.check().is_err());
+    }
+}

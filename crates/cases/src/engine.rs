@@ -1,0 +1,508 @@
+//! The workflow engine: a pure transition from a case's state and an action to the next state,
+//! its timeline events and the notice for the applicant. No I/O here, so every rule of the
+//! process (who may act, in which status, how the clock runs) is testable without a database;
+//! the service writes the result in one transaction guarded by the case's version.
+//!
+//! Shape of every case: 受理 by a window of the lead department → each department's branch runs
+//! its own steps in parallel (并联审批) → 办结 when every branch has decided → 送达.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use yiwang_identity::{Role, Staff};
+
+use crate::calendar::WorkCalendar;
+use crate::error::{CaseError, Result};
+use crate::model::{BranchStatus, Case, CaseStatus, Delivery, Event, EventKind, Outcome, Urgency};
+
+/// A staff action on a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// 受理. `on_the_spot` finishes an on-the-spot item (即办件) at once.
+    Accept {
+        #[serde(default)]
+        on_the_spot: bool,
+    },
+    /// 不予受理, with the reason the applicant sees.
+    NotAccept { reason: String },
+    /// 一次性告知补正: everything to correct, at once. The clock stops.
+    RequestCorrection { note: String },
+    /// Complete the current step of a branch (the last step approves the branch).
+    Approve {
+        branch: i64,
+        #[serde(default)]
+        note: String,
+    },
+    /// 不予许可 for a branch, with the reason.
+    Reject { branch: i64, reason: String },
+    /// 退回 a branch to its previous step.
+    Return { branch: i64, reason: String },
+    /// 送达 the result (window pickup or courier handed over).
+    Deliver {
+        #[serde(default)]
+        note: String,
+    },
+}
+
+impl Action {
+    pub fn label_zh(&self) -> &'static str {
+        match self {
+            Action::Accept { on_the_spot: true } => "受理并当场办结",
+            Action::Accept { .. } => "受理",
+            Action::NotAccept { .. } => "不予受理",
+            Action::RequestCorrection { .. } => "一次性告知补正",
+            Action::Approve { .. } => "通过",
+            Action::Reject { .. } => "不予许可",
+            Action::Return { .. } => "退回",
+            Action::Deliver { .. } => "送达",
+        }
+    }
+}
+
+/// Who acts.
+#[derive(Debug, Clone, Copy)]
+pub enum Actor<'a> {
+    /// The applicant (already checked to own the case).
+    Applicant,
+    Staff(&'a Staff),
+    /// Automatic approval and other platform decisions.
+    System,
+}
+
+impl Actor<'_> {
+    fn name(&self) -> Option<String> {
+        match self {
+            Actor::Applicant => None,
+            Actor::Staff(s) => Some(s.username.clone()),
+            Actor::System => Some("system".into()),
+        }
+    }
+}
+
+/// What to tell the applicant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub title: String,
+    pub body: String,
+}
+
+/// A transition's result: the new state and what happened.
+#[derive(Debug, Clone)]
+pub struct Change {
+    pub case: Case,
+    /// Branch numbers whose rows changed.
+    pub branches: Vec<i64>,
+    pub events: Vec<Event>,
+    pub notice: Option<Notice>,
+}
+
+/// Stands for the case number in a notice written before the number exists (submission, window
+/// acceptance); the service replaces it when it assigns the number.
+pub const NUMBER_PLACEHOLDER: &str = "{办件编号}";
+
+fn number_of(case: &Case) -> String {
+    case.case_number.clone().unwrap_or_else(|| NUMBER_PLACEHOLDER.to_string())
+}
+
+pub(crate) fn date_text(d: NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+}
+
+/// The moment and the working calendar a transition runs against.
+pub struct Context<'a> {
+    pub now: String,
+    pub today: NaiveDate,
+    pub calendar: &'a WorkCalendar,
+    /// Working days the window has to accept or refuse an application.
+    pub accept_days: u32,
+    /// Case limit in working days (承诺时限); 0 = on the spot.
+    pub promised_days: u32,
+}
+
+struct Builder<'a> {
+    ctx: &'a Context<'a>,
+    case: Case,
+    branches: Vec<i64>,
+    events: Vec<Event>,
+    notice: Option<Notice>,
+    actor: Option<String>,
+}
+
+impl Builder<'_> {
+    fn event(&mut self, kind: EventKind, step: &str, branch: Option<i64>, note: &str) {
+        let (dept_code, dept_name) = match branch.and_then(|b| self.case.branch(b)) {
+            Some(b) => (b.department_code.clone(), b.department_name.clone()),
+            None => (self.case.lead_department.clone(), self.case.lead_department_name.clone()),
+        };
+        self.events.push(Event {
+            at: self.ctx.now.clone(),
+            kind,
+            step: step.to_string(),
+            department_code: Some(dept_code),
+            department_name: Some(dept_name),
+            branch_no: branch,
+            note: note.to_string(),
+            actor: self.actor.clone(),
+        });
+    }
+
+    fn notify(&mut self, title: String, body: String) {
+        self.notice = Some(Notice { title, body });
+    }
+
+    fn touch(&mut self, b: i64) {
+        if !self.branches.contains(&b) {
+            self.branches.push(b);
+        }
+    }
+
+    fn branch_mut(&mut self, no: i64) -> Result<&mut crate::model::Branch> {
+        self.case.branches.iter_mut().find(|b| b.branch_no == no).ok_or(CaseError::NotFound)
+    }
+
+    fn step_due(&self, days: Option<u32>) -> Option<String> {
+        days.map(|d| date_text(self.ctx.calendar.add_working_days(self.ctx.today, d)))
+    }
+
+    /// Start a branch's step `index` now.
+    fn start_step(&mut self, no: i64, index: i64) -> Result<()> {
+        let now = self.ctx.now.clone();
+        let days = self.case.branch(no).and_then(|b| b.steps.get(index as usize)).and_then(|s| s.days);
+        let due = self.step_due(days);
+        let b = self.branch_mut(no)?;
+        b.step_index = index;
+        b.status = BranchStatus::Active;
+        b.step_started = Some(now);
+        b.step_due = due;
+        self.touch(no);
+        Ok(())
+    }
+
+    /// Close the case when every branch has decided (办结), and deliver electronic results.
+    fn conclude_if_done(&mut self) {
+        let decided = self.case.branches.iter().all(|b| matches!(b.status, BranchStatus::Approved | BranchStatus::Rejected));
+        if !decided || self.case.status != CaseStatus::InProgress {
+            return;
+        }
+        let approved = self.case.branches.iter().filter(|b| b.status == BranchStatus::Approved).count();
+        let outcome = match approved {
+            0 => Outcome::Rejected,
+            n if n == self.case.branches.len() => Outcome::Approved,
+            _ => Outcome::Partial,
+        };
+        self.case.outcome = Some(outcome);
+        self.case.status = CaseStatus::Concluded;
+        self.case.concluded_at = Some(self.ctx.now.clone());
+        let note = format!("办理结果：{}", outcome.label_zh());
+        self.event(EventKind::Concluded, "办结", None, &note);
+        let mut body = format!("您的“{}”已办结，{}。", self.case.title, note);
+        match self.case.delivery {
+            Delivery::Electronic => {
+                self.case.status = CaseStatus::Delivered;
+                self.event(EventKind::Delivered, "送达", None, "结果已电子送达至您的账户");
+                body.push_str("结果已电子送达，可在“我的办件”中查看。");
+            }
+            Delivery::Window => body.push_str("请携带有效身份证件到窗口领取结果。"),
+            Delivery::Courier => body.push_str("结果将免费邮寄给您。"),
+        }
+        self.notify("办件已办结".into(), body);
+    }
+
+    fn finish(self) -> Change {
+        let mut case = self.case;
+        case.updated_at = self.ctx.now.clone();
+        Change { case, branches: self.branches, events: self.events, notice: self.notice }
+    }
+}
+
+fn require_text(s: &str, what: &'static str) -> Result<String> {
+    let t = s.trim();
+    if t.is_empty() {
+        return Err(CaseError::InvalidField { field: what.into(), message: "必须填写，申请人会看到这段说明".into() });
+    }
+    if t.chars().count() > 2000 {
+        return Err(CaseError::InvalidField { field: what.into(), message: "不能超过2000字".into() });
+    }
+    Ok(t.to_string())
+}
+
+fn has_role(staff: &Staff, role: &str) -> bool {
+    Role::parse(role).is_some_and(|r| staff.roles.contains(&r))
+}
+
+fn in_department(staff: &Staff, dept: &str) -> bool {
+    staff.department.as_deref() == Some(dept)
+}
+
+/// Window staff of the lead department (一窗受理).
+fn require_window(staff: &Staff, case: &Case) -> Result<()> {
+    if has_role(staff, "window") && in_department(staff, &case.lead_department) {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden)
+    }
+}
+
+/// The staff member may act on the branch's current step.
+fn require_step_actor(staff: &Staff, case: &Case, no: i64) -> Result<()> {
+    let b = case.branch(no).ok_or(CaseError::NotFound)?;
+    let step = b.current_step().ok_or(CaseError::WrongState(b.status.label_zh()))?;
+    if in_department(staff, &b.department_code) && has_role(staff, &step.role) {
+        Ok(())
+    } else {
+        Err(CaseError::Forbidden)
+    }
+}
+
+/// Whether staff may read a case: its departments, supervisors, platform admins.
+pub fn staff_can_view(staff: &Staff, case: &Case) -> bool {
+    staff.roles.iter().any(|r| matches!(r, Role::Supervisor | Role::PlatformAdmin))
+        || staff.department.as_deref().is_some_and(|d| d == case.lead_department || case.branches.iter().any(|b| b.department_code == d))
+}
+
+/// Submission of a checked draft. Branches are created by the caller (they need the catalog).
+pub fn submit(ctx: &Context<'_>, case: &Case, auto_note: Option<&str>) -> Result<Change> {
+    if case.status != CaseStatus::Draft {
+        return Err(CaseError::WrongState(case.status.label_zh()));
+    }
+    let mut b = Builder { ctx, case: case.clone(), branches: vec![], events: vec![], notice: None, actor: None };
+    b.case.status = CaseStatus::Submitted;
+    b.case.submitted_at = Some(ctx.now.clone());
+    b.case.due_date = Some(date_text(ctx.calendar.add_working_days(ctx.today, ctx.accept_days)));
+    let nos: Vec<i64> = b.case.branches.iter().map(|x| x.branch_no).collect();
+    for no in nos {
+        b.touch(no);
+    }
+    b.event(EventKind::Submitted, "申请", None, "");
+    if let Some(note) = auto_note {
+        b.event(EventKind::Prechecked, "预审", None, note);
+    }
+    let body = format!(
+        "您的“{}”已提交，办件编号 {}，我们将在{}前完成受理审查。",
+        b.case.title,
+        number_of(case),
+        b.case.due_date.clone().unwrap_or_default()
+    );
+    b.notify("申请已提交".into(), body);
+    Ok(b.finish())
+}
+
+/// The applicant resubmits after a correction request; the clock resumes and every running
+/// deadline moves by the working days it was stopped.
+pub fn resubmit(ctx: &Context<'_>, case: &Case) -> Result<Change> {
+    if case.status != CaseStatus::Correction {
+        return Err(CaseError::WrongState(case.status.label_zh()));
+    }
+    let mut b = Builder { ctx, case: case.clone(), branches: vec![], events: vec![], notice: None, actor: None };
+    let paused = b.case.paused_since.as_deref().and_then(parse_date).map(|d| ctx.calendar.working_days_between(d, ctx.today)).unwrap_or(0);
+    let shift = |s: &Option<String>| -> Option<String> {
+        s.as_deref().and_then(parse_date).map(|d| date_text(ctx.calendar.add_working_days(d, paused)))
+    };
+    b.case.due_date = shift(&b.case.due_date);
+    let active: Vec<i64> = b.case.branches.iter().filter(|x| x.status == BranchStatus::Active).map(|x| x.branch_no).collect();
+    for no in active {
+        let due = shift(&b.case.branch(no).and_then(|x| x.step_due.clone()));
+        b.branch_mut(no)?.step_due = due;
+        b.touch(no);
+    }
+    b.case.paused_since = None;
+    b.case.correction_note = None;
+    b.case.status = if b.case.accepted_at.is_some() { CaseStatus::InProgress } else { CaseStatus::Submitted };
+    let note = if paused > 0 { format!("办理时限顺延{paused}个工作日") } else { String::new() };
+    b.event(EventKind::Resubmitted, "补正", None, &note);
+    Ok(b.finish())
+}
+
+/// The applicant withdraws before acceptance.
+pub fn withdraw(ctx: &Context<'_>, case: &Case) -> Result<Change> {
+    let allowed = matches!(case.status, CaseStatus::Submitted) || (case.status == CaseStatus::Correction && case.accepted_at.is_none());
+    if !allowed {
+        return Err(CaseError::WrongState(case.status.label_zh()));
+    }
+    let mut b = Builder { ctx, case: case.clone(), branches: vec![], events: vec![], notice: None, actor: None };
+    b.case.status = CaseStatus::Withdrawn;
+    b.case.paused_since = None;
+    b.event(EventKind::Withdrawn, "撤回", None, "");
+    Ok(b.finish())
+}
+
+/// A staff (or system) action.
+pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) -> Result<Change> {
+    let staff = match actor {
+        Actor::Staff(s) => Some(s),
+        Actor::System => None,
+        Actor::Applicant => return Err(CaseError::Forbidden),
+    };
+    let check = |f: &dyn Fn(&Staff) -> Result<()>| staff.map(f).unwrap_or(Ok(()));
+    let mut b = Builder { ctx, case: case.clone(), branches: vec![], events: vec![], notice: None, actor: actor.name() };
+    let status = case.status;
+    let wrong = || CaseError::WrongState(status.label_zh());
+    match action {
+        Action::Accept { on_the_spot } => {
+            if status != CaseStatus::Submitted {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            b.case.status = CaseStatus::InProgress;
+            b.case.accepted_at = Some(ctx.now.clone());
+            b.case.due_date = Some(date_text(ctx.calendar.add_working_days(ctx.today, ctx.promised_days)));
+            let nos: Vec<i64> = b.case.branches.iter().map(|x| x.branch_no).collect();
+            for no in &nos {
+                b.start_step(*no, 0)?;
+            }
+            b.event(EventKind::Accepted, "受理", None, "");
+            if *on_the_spot {
+                // 即办件: only when nothing is promised for later and one department does it all.
+                let single = case.branches.iter().all(|x| x.department_code == case.lead_department);
+                if ctx.promised_days != 0 || !single {
+                    return Err(CaseError::Refused("只有本部门的即办件可以当场办结".into()));
+                }
+                for no in &nos {
+                    let steps = b.case.branch(*no).map(|x| x.steps.len()).unwrap_or(0);
+                    let br = b.branch_mut(*no)?;
+                    br.step_index = steps as i64;
+                    br.status = BranchStatus::Approved;
+                    br.decided_at = Some(ctx.now.clone());
+                    b.event(EventKind::BranchApproved, "办理", Some(*no), "当场办结");
+                }
+                if b.case.delivery != Delivery::Electronic {
+                    // Handed over at the window on the spot.
+                    b.case.delivery = Delivery::Window;
+                }
+                b.conclude_if_done();
+                if b.case.status == CaseStatus::Concluded {
+                    b.case.status = CaseStatus::Delivered;
+                    b.event(EventKind::Delivered, "送达", None, "当场领取");
+                }
+            } else {
+                b.notify(
+                    "申请已受理".into(),
+                    format!(
+                        "您的“{}”已受理，办件编号 {}，承诺在{}前办结。",
+                        case.title,
+                        number_of(case),
+                        b.case.due_date.clone().unwrap_or_default()
+                    ),
+                );
+            }
+        }
+        Action::NotAccept { reason } => {
+            if status != CaseStatus::Submitted {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            let reason = require_text(reason, "reason")?;
+            b.case.status = CaseStatus::NotAccepted;
+            b.case.decision_note = Some(reason.clone());
+            b.event(EventKind::NotAccepted, "受理", None, &reason);
+            b.notify("申请不予受理".into(), format!("您的“{}”不予受理。理由：{reason}", case.title));
+        }
+        Action::RequestCorrection { note } => {
+            let note = require_text(note, "note")?;
+            let branch = match status {
+                CaseStatus::Submitted => {
+                    check(&|s| require_window(s, case))?;
+                    None
+                }
+                CaseStatus::InProgress => {
+                    // Any department currently handling a step may ask; its branch is named.
+                    let mine = case.branches.iter().find(|x| staff.is_none_or(|s| require_step_actor(s, case, x.branch_no).is_ok()));
+                    match mine {
+                        Some(x) => Some(x.branch_no),
+                        None => return Err(CaseError::Forbidden),
+                    }
+                }
+                _ => return Err(wrong()),
+            };
+            b.case.status = CaseStatus::Correction;
+            b.case.paused_since = Some(date_text(ctx.today));
+            b.case.corrections += 1;
+            b.case.correction_note = Some(note.clone());
+            b.event(EventKind::CorrectionRequested, "补正", branch, &note);
+            b.notify("请补正申请材料".into(), format!("您的“{}”需要补正（办理时限暂停）：{note}", case.title));
+        }
+        Action::Approve { branch, note } => {
+            if status != CaseStatus::InProgress {
+                return Err(wrong());
+            }
+            check(&|s| require_step_actor(s, case, *branch))?;
+            let br = case.branch(*branch).ok_or(CaseError::NotFound)?;
+            let step = br.current_step().ok_or_else(|| CaseError::WrongState(br.status.label_zh()))?.clone();
+            let next = br.step_index + 1;
+            if (next as usize) < br.steps.len() {
+                b.event(EventKind::StepCompleted, &step.name, Some(*branch), note.trim());
+                b.start_step(*branch, next)?;
+            } else {
+                let x = b.branch_mut(*branch)?;
+                x.step_index = next;
+                x.status = BranchStatus::Approved;
+                x.decided_at = Some(ctx.now.clone());
+                x.step_due = None;
+                b.touch(*branch);
+                b.event(EventKind::BranchApproved, &step.name, Some(*branch), note.trim());
+                b.conclude_if_done();
+            }
+        }
+        Action::Reject { branch, reason } => {
+            if status != CaseStatus::InProgress {
+                return Err(wrong());
+            }
+            check(&|s| require_step_actor(s, case, *branch))?;
+            let reason = require_text(reason, "reason")?;
+            let step = case.branch(*branch).and_then(|x| x.current_step()).map(|s| s.name.clone()).unwrap_or_default();
+            let x = b.branch_mut(*branch)?;
+            x.status = BranchStatus::Rejected;
+            x.decided_at = Some(ctx.now.clone());
+            x.step_due = None;
+            b.touch(*branch);
+            b.event(EventKind::BranchRejected, &step, Some(*branch), &reason);
+            b.case.decision_note = Some(reason);
+            b.conclude_if_done();
+        }
+        Action::Return { branch, reason } => {
+            if status != CaseStatus::InProgress {
+                return Err(wrong());
+            }
+            check(&|s| require_step_actor(s, case, *branch))?;
+            let reason = require_text(reason, "reason")?;
+            let br = case.branch(*branch).ok_or(CaseError::NotFound)?;
+            if br.step_index == 0 {
+                return Err(CaseError::Refused("已是第一个环节，不能退回；如需申请人补正请使用“一次性告知补正”".into()));
+            }
+            let step = br.current_step().map(|s| s.name.clone()).unwrap_or_default();
+            b.start_step(*branch, br.step_index - 1)?;
+            b.event(EventKind::Returned, &step, Some(*branch), &reason);
+        }
+        Action::Deliver { note } => {
+            if status != CaseStatus::Concluded {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            b.case.status = CaseStatus::Delivered;
+            let note = if note.trim().is_empty() { b.case.delivery.label_zh().to_string() } else { note.trim().to_string() };
+            b.event(EventKind::Delivered, "送达", None, &note);
+            b.notify("办理结果已送达".into(), format!("您的“{}”办理结果已送达（{note}）。", case.title));
+        }
+    }
+    Ok(b.finish())
+}
+
+/// Deadline colour: red when overdue, yellow within `warn_days` working days.
+pub fn urgency(calendar: &WorkCalendar, today: NaiveDate, due: Option<&str>, running: bool, warn_days: u32) -> Urgency {
+    let Some(due) = due.and_then(parse_date) else { return Urgency::None };
+    if !running {
+        return Urgency::None;
+    }
+    if due < today {
+        Urgency::Red
+    } else if calendar.working_days_between(today, due) <= warn_days {
+        Urgency::Yellow
+    } else {
+        Urgency::Green
+    }
+}

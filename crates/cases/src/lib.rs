@@ -1,0 +1,925 @@
+//! Applications and case workflow (办件): one form per item or 一件事 bundle, materials uploaded
+//! once, automatic pre-check, 一窗受理, parallel department branches, corrections that stop the
+//! clock, working-day time limits, a public timeline and notifications.
+//!
+//! Module map: [`form`] dynamic forms, [`precheck`] rules, [`definition`] per-item workflow data,
+//! [`engine`] pure state transitions, [`calendar`] working days, [`materials`] uploads,
+//! [`model`] vocabulary; this file is the service that loads, checks and writes.
+
+pub mod calendar;
+pub mod definition;
+pub mod demo;
+pub mod engine;
+mod error;
+pub mod form;
+pub mod materials;
+pub mod model;
+pub mod precheck;
+mod store;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use yiwang_catalog::model::{CaseKind, Item, ItemStatus};
+use yiwang_catalog::{Catalog, CatalogError};
+use yiwang_core::codes::{CaseNumber, ImplementationCode};
+use yiwang_identity::{Role, Staff};
+use yiwang_store::sqlx::{self, Row as _};
+use yiwang_store::{timestamp_text, Db, Tx};
+
+pub use calendar::WorkCalendar;
+pub use definition::{Workflow, WorkflowDef};
+pub use engine::{Action, Actor};
+pub use error::{CaseError, Result};
+pub use form::{FormDef, Values};
+pub use materials::MaterialInfo;
+pub use model::*;
+pub use precheck::Problem;
+
+use crate::engine::{date_text, Change, Context};
+use crate::error::invalid;
+
+/// Time source; tests and simulations move it by hand.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+pub struct SystemClock;
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct ManualClock(Mutex<DateTime<Utc>>);
+impl ManualClock {
+    pub fn new(t: DateTime<Utc>) -> ManualClock {
+        ManualClock(Mutex::new(t))
+    }
+    pub fn set(&self, t: DateTime<Utc>) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = t;
+        }
+    }
+    pub fn advance_days(&self, days: i64) {
+        if let Ok(mut g) = self.0.lock() {
+            *g += chrono::Duration::days(days);
+        }
+    }
+}
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0.lock().map(|g| *g).unwrap_or_else(|_| Utc::now())
+    }
+}
+
+/// Dates of time limits are China dates (UTC+8), whatever the server's zone.
+pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
+    (t + chrono::Duration::hours(8)).date_naive()
+}
+
+/// Tunables.
+#[derive(Debug, Clone)]
+pub struct CaseSettings {
+    /// Working days the window has to accept or refuse (受理审查时限).
+    pub accept_days: u32,
+    /// Yellow warning this many working days before a deadline.
+    pub warn_days: u32,
+}
+
+impl Default for CaseSettings {
+    fn default() -> Self {
+        CaseSettings { accept_days: 2, warn_days: 1 }
+    }
+}
+
+/// What an application is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "kind", content = "code", rename_all = "snake_case")]
+pub enum Target {
+    Item(String),
+    Bundle(String),
+}
+
+impl Target {
+    fn kind(&self) -> &'static str {
+        match self {
+            Target::Item(_) => "item",
+            Target::Bundle(_) => "bundle",
+        }
+    }
+    fn code(&self) -> &str {
+        match self {
+            Target::Item(c) | Target::Bundle(c) => c,
+        }
+    }
+    pub fn parse(kind: &str, code: &str) -> Option<Target> {
+        match kind {
+            "item" => Some(Target::Item(code.to_string())),
+            "bundle" => Some(Target::Bundle(code.to_string())),
+            _ => None,
+        }
+    }
+}
+
+/// A material the application asks for.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MaterialSlot {
+    pub name: String,
+    pub required: bool,
+    /// Type code of an e-licence that can replace it.
+    pub licence_type: Option<String>,
+    pub note: String,
+}
+
+/// Everything needed to show and check an application for an item or bundle.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub target: Target,
+    pub title: String,
+    pub lead_department: String,
+    pub lead_department_name: String,
+    /// Item whose implementation code numbers the case.
+    pub numbering_item: String,
+    pub promised_days: u32,
+    pub instant: bool,
+    pub form: FormDef,
+    pub materials: Vec<MaterialSlot>,
+    pub items: Vec<(Item, Workflow)>,
+    pub auto_approve: bool,
+}
+
+/// The applicant's input.
+#[derive(Debug, Clone, Default)]
+pub struct ApplicationInput {
+    pub values: Values,
+    pub delivery: Option<Delivery>,
+    pub delivery_address: Option<String>,
+}
+
+/// A case with what its viewers need besides the row.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseView {
+    #[serde(flatten)]
+    pub case: Case,
+    pub materials: Vec<MaterialInfo>,
+    pub timeline: Vec<Event>,
+    pub urgency: Urgency,
+}
+
+/// Staff queue filters.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// Restrict to this status (default: everything waiting for the viewer).
+    pub status: Option<CaseStatus>,
+    /// Text in the title or the case number.
+    pub q: Option<String>,
+    /// Only overdue or nearly due.
+    pub urgent_only: bool,
+}
+
+/// A called-back hook when a case is concluded (the licence module issues e-licences here).
+pub trait ConclusionHook: Send + Sync {
+    /// Runs inside the conclusion's transaction; an error rolls the conclusion back.
+    fn on_concluded<'a>(&'a self, tx: &'a mut Tx, case: &'a Case) -> yiwang_store::TxFuture<'a, Result<()>>;
+}
+
+/// The case service.
+#[derive(Clone)]
+pub struct Cases {
+    db: Db,
+    catalog: Arc<Catalog>,
+    calendar: Arc<WorkCalendar>,
+    clock: Arc<dyn Clock>,
+    settings: CaseSettings,
+    hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
+}
+
+fn catalog_err(e: CatalogError) -> CaseError {
+    match e {
+        CatalogError::ItemNotFound(c) | CatalogError::BundleNotFound(c) => CaseError::ItemNotFound(c),
+        other => CaseError::Config(other.to_string()),
+    }
+}
+
+impl Cases {
+    pub fn new(db: Db, catalog: Arc<Catalog>, calendar: WorkCalendar, clock: Arc<dyn Clock>, settings: CaseSettings) -> Cases {
+        Cases { db, catalog, calendar: Arc::new(calendar), clock, settings, hooks: Arc::new(vec![]) }
+    }
+
+    pub fn with_hook(mut self, hook: Arc<dyn ConclusionHook>) -> Cases {
+        let mut hooks: Vec<_> = self.hooks.iter().cloned().collect();
+        hooks.push(hook);
+        self.hooks = Arc::new(hooks);
+        self
+    }
+
+    pub fn calendar(&self) -> &WorkCalendar {
+        &self.calendar
+    }
+    pub fn settings(&self) -> &CaseSettings {
+        &self.settings
+    }
+    pub fn today(&self) -> NaiveDate {
+        china_date(self.clock.now())
+    }
+
+    fn context(&self, promised_days: u32) -> Context<'_> {
+        let now = self.clock.now();
+        Context {
+            now: timestamp_text(now),
+            today: china_date(now),
+            calendar: &self.calendar,
+            accept_days: self.settings.accept_days,
+            promised_days,
+        }
+    }
+
+    // ----- definitions -----
+
+    pub async fn definition(&self, impl_code: &str) -> Result<Option<WorkflowDef>> {
+        let text: Option<String> = sqlx::query_scalar("SELECT definition FROM item_workflows WHERE impl_code = $1")
+            .bind(impl_code)
+            .fetch_optional(self.db.reader())
+            .await?;
+        text.map(|t| serde_json::from_str(&t).map_err(CaseError::from)).transpose()
+    }
+
+    /// Set an item's workflow (department admins of the item's department, platform admins).
+    pub async fn set_definition(&self, editor: &Staff, impl_code: &str, def: &WorkflowDef) -> Result<()> {
+        let item = self.catalog.item_latest(&yiwang_catalog::Editor::platform(&editor.username), impl_code).await.map_err(catalog_err)?;
+        let allowed = editor.is_platform_admin()
+            || (editor.roles.contains(&Role::DeptAdmin) && editor.department.as_deref() == Some(item.doc.department_code.as_str()));
+        if !allowed {
+            return Err(CaseError::Forbidden);
+        }
+        self.store_definition(impl_code, def, &editor.username).await
+    }
+
+    /// Store a checked definition (demo loader and admins).
+    pub async fn store_definition(&self, impl_code: &str, def: &WorkflowDef, by: &str) -> Result<()> {
+        def.check()?;
+        let mut tx = self.db.begin().await?;
+        sqlx::query(
+            "INSERT INTO item_workflows (impl_code, definition, updated_at, updated_by) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (impl_code) DO UPDATE SET definition = excluded.definition, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+        )
+        .bind(impl_code)
+        .bind(serde_json::to_string(def)?)
+        .bind(timestamp_text(self.clock.now()))
+        .bind(by)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn published_item(&self, code: &str) -> Result<(Item, Workflow)> {
+        let item = self.catalog.item_public(code).await.map_err(catalog_err)?;
+        if item.status != ItemStatus::Published {
+            return Err(CaseError::Refused(format!("事项“{}”已暂停办理", item.doc.name)));
+        }
+        let wf = Workflow::resolve(&item, self.definition(code).await?);
+        Ok((item, wf))
+    }
+
+    /// Load what an application for `target` needs: items, merged form, materials.
+    pub async fn prepare(&self, target: &Target) -> Result<Prepared> {
+        let (title, lead, promised, items) = match target {
+            Target::Item(code) => {
+                let (item, wf) = self.published_item(code).await?;
+                (item.doc.name.clone(), item.doc.department_code.clone(), item.doc.promised_days, vec![(item, wf)])
+            }
+            Target::Bundle(code) => {
+                let bundle = self.catalog.bundle(code).await.map_err(catalog_err)?;
+                let mut items = Vec::new();
+                for c in &bundle.items {
+                    items.push(self.published_item(c).await?);
+                }
+                let promised = if bundle.promised_days > 0 {
+                    bundle.promised_days
+                } else {
+                    items.iter().map(|(i, _)| i.doc.promised_days).max().unwrap_or(0)
+                };
+                (bundle.name.clone(), bundle.lead_department.clone(), promised, items)
+            }
+        };
+        if items.is_empty() {
+            return Err(CaseError::ItemNotFound(target.code().to_string()));
+        }
+        let lead_name = self.catalog.department(&lead).await.map(|d| d.name).unwrap_or_default();
+        let numbering_item = items
+            .iter()
+            .find(|(i, _)| i.doc.department_code == lead)
+            .map(|(i, _)| i.impl_code.clone())
+            .unwrap_or_else(|| items[0].0.impl_code.clone());
+        let form = FormDef::merge(items.iter().map(|(_, w)| &w.form));
+        let mut materials: Vec<MaterialSlot> = Vec::new();
+        for (item, _) in &items {
+            for m in &item.doc.materials {
+                match materials.iter_mut().find(|s| s.name == m.name) {
+                    Some(s) => s.required |= m.required,
+                    None => materials.push(MaterialSlot {
+                        name: m.name.clone(),
+                        required: m.required,
+                        licence_type: m.licence_type.clone(),
+                        note: m.note.clone(),
+                    }),
+                }
+            }
+        }
+        let instant = items.iter().all(|(i, _)| i.doc.case_kind == CaseKind::Instant) && promised == 0;
+        let auto_approve = items.iter().all(|(_, w)| w.auto_approve);
+        Ok(Prepared {
+            target: target.clone(),
+            title,
+            lead_department: lead,
+            lead_department_name: lead_name,
+            numbering_item,
+            promised_days: promised,
+            instant,
+            form,
+            materials,
+            items,
+            auto_approve,
+        })
+    }
+
+    /// Values the platform already knows (免填).
+    pub fn prefill(form: &FormDef, a: &Applicant) -> Values {
+        use form::Prefill::*;
+        let mut v = Values::new();
+        for f in &form.fields {
+            let value = match f.prefill {
+                Some(ApplicantName) => Some(a.person_name.clone()),
+                Some(ApplicantIdNumber) => Some(a.person_id_number.clone()),
+                Some(ApplicantPhone) => a.phone.clone(),
+                Some(BusinessName) if a.kind == ApplicantKind::Business => Some(a.name.clone()),
+                Some(BusinessCreditCode) if a.kind == ApplicantKind::Business => Some(a.id_number.clone()),
+                _ => None,
+            };
+            if let Some(value) = value {
+                v.insert(f.key.clone(), value);
+            }
+        }
+        v
+    }
+
+    // ----- applicant side -----
+
+    fn check_audience(p: &Prepared, a: &Applicant) -> Result<()> {
+        use yiwang_catalog::model::Audience;
+        let wanted = match a.kind {
+            ApplicantKind::Person => Audience::Person,
+            ApplicantKind::Business => Audience::Business,
+        };
+        if p.items.iter().all(|(i, _)| i.doc.audience.serves(wanted)) {
+            Ok(())
+        } else if a.kind == ApplicantKind::Person {
+            Err(CaseError::Refused("该事项由企业办理，请先切换到企业身份".into()))
+        } else {
+            Err(CaseError::Refused("该事项由个人办理，请切换回个人身份".into()))
+        }
+    }
+
+    fn new_draft(&self, p: &Prepared, a: &Applicant, input: &ApplicationInput, channel: Channel) -> Result<Case> {
+        let now = timestamp_text(self.clock.now());
+        let form = p.form.normalise(&input.values);
+        let delivery = input.delivery.unwrap_or(Delivery::Electronic);
+        let address = input.delivery_address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        if delivery == Delivery::Courier && address.is_none() {
+            return Err(invalid("delivery_address", "选择邮寄送达时必须填写收件地址"));
+        }
+        if address.as_ref().is_some_and(|s| s.chars().count() > 200) {
+            return Err(invalid("delivery_address", "不能超过200个字"));
+        }
+        let phone = form.get("contact_phone").cloned().or_else(|| a.phone.clone());
+        Ok(Case {
+            case_id: uuid::Uuid::now_v7().to_string(),
+            case_number: None,
+            target_kind: p.target.kind().into(),
+            target_code: p.target.code().into(),
+            title: p.title.clone(),
+            lead_department: p.lead_department.clone(),
+            lead_department_name: p.lead_department_name.clone(),
+            applicant_kind: a.kind,
+            applicant_name: a.name.clone(),
+            applicant_id_number: a.id_number.clone(),
+            contact_phone: phone,
+            owner: a.owner(),
+            account: a.account.clone(),
+            channel,
+            status: CaseStatus::Draft,
+            outcome: None,
+            form,
+            delivery,
+            delivery_address: address,
+            submitted_at: None,
+            accepted_at: None,
+            concluded_at: None,
+            due_date: None,
+            paused_since: None,
+            corrections: 0,
+            correction_note: None,
+            decision_note: None,
+            version: 0,
+            created_at: now.clone(),
+            updated_at: now,
+            branches: vec![],
+        })
+    }
+
+    /// Start an application (a draft). With an idempotency key, repeating the call returns the
+    /// same draft instead of making another.
+    pub async fn create_draft(&self, a: &Applicant, target: &Target, input: &ApplicationInput, key: Option<&str>) -> Result<Case> {
+        if let Some(k) = key {
+            if k.is_empty() || k.len() > 100 {
+                return Err(invalid("Idempotency-Key", "长度应为1到100个字符"));
+            }
+            if let Some(id) = self.case_id_by_key(&a.owner(), k).await? {
+                return self.case_for_owner(a, &id).await;
+            }
+        }
+        let p = self.prepare(target).await?;
+        Self::check_audience(&p, a)?;
+        let case = self.new_draft(&p, a, input, Channel::Online)?;
+        let mut tx = self.db.begin().await?;
+        match store::insert_case(&mut tx, &case, a, key).await {
+            Ok(()) => {}
+            Err(CaseError::Store(yiwang_store::StoreError::Duplicate(_))) if key.is_some() => {
+                drop(tx);
+                let id = self.case_id_by_key(&a.owner(), key.unwrap_or_default()).await?.ok_or(CaseError::NotFound)?;
+                return self.case_for_owner(a, &id).await;
+            }
+            Err(e) => return Err(e),
+        }
+        tx.commit().await?;
+        Ok(case)
+    }
+
+    async fn case_id_by_key(&self, owner: &str, key: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT case_id FROM cases WHERE owner = $1 AND submit_key = $2")
+            .bind(owner)
+            .bind(key)
+            .fetch_optional(self.db.reader())
+            .await?)
+    }
+
+    /// Save form values on a draft or a case being corrected.
+    pub async fn save_form(&self, a: &Applicant, case_id: &str, input: &ApplicationInput, version: i64) -> Result<Case> {
+        let case = self.case_for_owner(a, case_id).await?;
+        if !matches!(case.status, CaseStatus::Draft | CaseStatus::Correction) {
+            return Err(CaseError::WrongState(case.status.label_zh()));
+        }
+        if case.version != version {
+            return Err(CaseError::Stale);
+        }
+        let p = self.prepare_for(&case).await?;
+        let mut next = case.clone();
+        next.form = p.form.normalise(&input.values);
+        if let Some(d) = input.delivery {
+            next.delivery = d;
+        }
+        if input.delivery_address.is_some() {
+            next.delivery_address = input.delivery_address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
+        }
+        if next.delivery == Delivery::Courier && next.delivery_address.is_none() {
+            return Err(invalid("delivery_address", "选择邮寄送达时必须填写收件地址"));
+        }
+        if let Some(p) = next.form.get("contact_phone") {
+            next.contact_phone = Some(p.clone());
+        }
+        // Branch slices follow the form (一表多拆) while being corrected.
+        for b in next.branches.iter_mut() {
+            if let Some((_, wf)) = p.items.iter().find(|(i, _)| i.impl_code == b.item_code) {
+                b.form = wf.form.normalise(&next.form);
+            }
+        }
+        next.updated_at = timestamp_text(self.clock.now());
+        let change = Change { branches: next.branches.iter().map(|b| b.branch_no).collect(), case: next, events: vec![], notice: None };
+        let mut tx = self.db.begin().await?;
+        store::write_change(&mut tx, &change, version, false).await?;
+        tx.commit().await?;
+        self.case_for_owner(a, case_id).await
+    }
+
+    async fn prepare_for(&self, case: &Case) -> Result<Prepared> {
+        let target = Target::parse(&case.target_kind, &case.target_code).ok_or(CaseError::NotFound)?;
+        self.prepare(&target).await
+    }
+
+    /// Upload a material into a slot of a draft or a case being corrected.
+    pub async fn attach_material(&self, a: &Applicant, case_id: &str, slot: &str, file_name: &str, bytes: &[u8]) -> Result<MaterialInfo> {
+        let case = self.case_for_owner(a, case_id).await?;
+        if !matches!(case.status, CaseStatus::Draft | CaseStatus::Correction) {
+            return Err(CaseError::WrongState(case.status.label_zh()));
+        }
+        let p = self.prepare_for(&case).await?;
+        if !p.materials.iter().any(|m| m.name == slot) {
+            return Err(invalid("material", format!("本事项不需要“{slot}”")));
+        }
+        let content_type = materials::sniff(bytes)?;
+        let name = materials::clean_file_name(file_name);
+        let mut tx = self.db.begin().await?;
+        let info = materials::attach(&mut tx, case_id, slot, &name, content_type, bytes).await?;
+        // Touch the case so concurrent submitters see the change.
+        sqlx::query("UPDATE cases SET updated_at = $1 WHERE case_id = $2")
+            .bind(timestamp_text(self.clock.now()))
+            .bind(case_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(info)
+    }
+
+    /// Run the pre-check for a case as it stands (一次性告知).
+    pub async fn precheck(&self, a: &Applicant, case: &Case, p: &Prepared) -> Result<Vec<Problem>> {
+        let mut c = self.db.reader().acquire().await?;
+        let have: BTreeSet<String> = materials::list(&mut c, &case.case_id).await?.into_iter().map(|m| m.name).collect();
+        drop(c);
+        let required: Vec<String> = p.materials.iter().filter(|m| m.required).map(|m| m.name.clone()).collect();
+        let facts = precheck::Facts { form: &case.form, applicant: a, materials: &have, today: self.today() };
+        let rules: Vec<precheck::Rule> = p.items.iter().flat_map(|(_, w)| w.rules.iter().cloned()).collect();
+        Ok(precheck::run(&p.form, &required, &rules, &facts))
+    }
+
+    fn branches_for(p: &Prepared, form: &Values) -> Vec<Branch> {
+        p.items
+            .iter()
+            .enumerate()
+            .map(|(i, (item, wf))| Branch {
+                branch_no: i as i64 + 1,
+                item_code: item.impl_code.clone(),
+                item_name: item.doc.name.clone(),
+                department_code: item.doc.department_code.clone(),
+                department_name: item.department_name.clone(),
+                steps: wf.steps.clone(),
+                step_index: 0,
+                status: BranchStatus::Waiting,
+                step_started: None,
+                step_due: None,
+                decided_at: None,
+                form: wf.form.normalise(form),
+            })
+            .collect()
+    }
+
+    /// Submit a draft. Resubmitting an already submitted case returns it unchanged (idempotent).
+    /// Items marked for automatic approval are accepted and approved at once when every rule
+    /// passes.
+    pub async fn submit(&self, a: &Applicant, case_id: &str) -> Result<Case> {
+        let case = self.case_for_owner(a, case_id).await?;
+        if case.status != CaseStatus::Draft {
+            return if case.submitted_at.is_some() { Ok(case) } else { Err(CaseError::WrongState(case.status.label_zh())) };
+        }
+        let p = self.prepare_for(&case).await?;
+        Self::check_audience(&p, a)?;
+        let problems = self.precheck(a, &case, &p).await?;
+        if !problems.is_empty() {
+            return Err(CaseError::PrecheckFailed(problems));
+        }
+        self.submit_checked(case, &p).await
+    }
+
+    async fn submit_checked(&self, mut case: Case, p: &Prepared) -> Result<Case> {
+        case.branches = Self::branches_for(p, &case.form);
+        let ctx = self.context(p.promised_days);
+        let auto = p.auto_approve.then_some("全部预审规则通过，系统自动审批");
+        let mut changes = vec![engine::submit(&ctx, &case, auto)?];
+        if p.auto_approve {
+            let mut state = changes[0].case.clone();
+            let mut step = engine::act(&ctx, &state, Actor::System, &Action::Accept { on_the_spot: false })?;
+            changes.push(step.clone());
+            state = step.case.clone();
+            for b in state.branches.clone() {
+                for _ in b.step_index as usize..b.steps.len() {
+                    step = engine::act(&ctx, &state, Actor::System, &Action::Approve { branch: b.branch_no, note: "系统自动审批".into() })?;
+                    state = step.case.clone();
+                    changes.push(step.clone());
+                }
+            }
+        }
+        self.write_submission(changes, p.numbering_item.clone(), ctx.today, None).await
+    }
+
+    /// Write a submission (and any automatic steps after it) in one durable group-committed
+    /// transaction: number, branches, events, notices.
+    async fn write_submission(
+        &self,
+        changes: Vec<Change>,
+        numbering_item: String,
+        today: NaiveDate,
+        new_row: Option<(Case, Applicant)>,
+    ) -> Result<Case> {
+        let hooks = self.hooks.clone();
+        let case_id = changes[0].case.case_id.clone();
+        let start_version = changes[0].case.version;
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some((draft, a)) = &new_row {
+                        store::insert_case(tx, draft, a, None).await?;
+                    }
+                    let day = today.format("%Y%m%d").to_string();
+                    let seq = store::next_sequence(tx, &numbering_item, &day).await?;
+                    let seq = u16::try_from(seq).ok().filter(|s| *s <= 9999).ok_or(CaseError::SequenceExhausted)?;
+                    let code = ImplementationCode::parse(&numbering_item)?;
+                    let number = CaseNumber::compose(&code, today, seq).ok_or(CaseError::SequenceExhausted)?.as_str().to_string();
+                    let mut version = start_version;
+                    let mut last = None;
+                    for (i, mut ch) in changes.into_iter().enumerate() {
+                        ch.case.case_number = Some(number.clone());
+                        for n in ch.notice.iter_mut() {
+                            n.body = n.body.replace(engine::NUMBER_PLACEHOLDER, &number);
+                        }
+                        version = store::write_change(tx, &ch, version, i == 0).await?;
+                        last = Some(ch.case);
+                    }
+                    let mut case = last.ok_or(CaseError::NotFound)?;
+                    case.version = version;
+                    if matches!(case.status, CaseStatus::Concluded | CaseStatus::Delivered) {
+                        for h in hooks.iter() {
+                            h.on_concluded(tx, &case).await?;
+                        }
+                    }
+                    Ok::<_, CaseError>(case)
+                })
+            })
+            .await
+            .inspect(|c: &Case| tracing::info!(case = %case_id, number = ?c.case_number, "case submitted"))
+    }
+
+    /// Resubmit after a correction request: saves nothing new by itself (use `save_form` and
+    /// `attach_material` first), re-runs the pre-check and restarts the clock.
+    pub async fn resubmit(&self, a: &Applicant, case_id: &str, version: i64) -> Result<Case> {
+        let case = self.case_for_owner(a, case_id).await?;
+        if case.version != version {
+            // A repeated resubmission of the same version is idempotent.
+            if case.status != CaseStatus::Correction && case.corrections > 0 {
+                return Ok(case);
+            }
+            return Err(CaseError::Stale);
+        }
+        let p = self.prepare_for(&case).await?;
+        let problems = self.precheck(a, &case, &p).await?;
+        if !problems.is_empty() {
+            return Err(CaseError::PrecheckFailed(problems));
+        }
+        let ch = engine::resubmit(&self.context(p.promised_days), &case)?;
+        self.write(ch, version).await
+    }
+
+    pub async fn withdraw(&self, a: &Applicant, case_id: &str, version: i64) -> Result<Case> {
+        let case = self.case_for_owner(a, case_id).await?;
+        if case.status == CaseStatus::Draft {
+            return Err(CaseError::WrongState(case.status.label_zh()));
+        }
+        let ch = engine::withdraw(&self.context(0), &case)?;
+        self.write(ch, version).await
+    }
+
+    async fn write(&self, ch: Change, version: i64) -> Result<Case> {
+        let hooks = self.hooks.clone();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let v = store::write_change(tx, &ch, version, false).await?;
+                    let mut case = ch.case;
+                    case.version = v;
+                    if ch.events.iter().any(|e| e.kind == EventKind::Concluded) {
+                        for h in hooks.iter() {
+                            h.on_concluded(tx, &case).await?;
+                        }
+                    }
+                    Ok::<_, CaseError>(case)
+                })
+            })
+            .await
+    }
+
+    // ----- staff side -----
+
+    /// A staff action, guarded by the version the staff member saw.
+    pub async fn act(&self, staff: &Staff, case_id: &str, version: i64, action: &Action) -> Result<Case> {
+        let case = self.case_for_staff(staff, case_id).await?;
+        if case.version != version {
+            return Err(CaseError::Stale);
+        }
+        let promised = self.promised_days_of(&case).await?;
+        let ch = engine::act(&self.context(promised), &case, Actor::Staff(staff), action)?;
+        let out = self.write(ch, version).await?;
+        tracing::info!(case = %case_id, staff = %staff.username, action = action.label_zh(), "case action");
+        Ok(out)
+    }
+
+    async fn promised_days_of(&self, case: &Case) -> Result<u32> {
+        Ok(match case.target_kind.as_str() {
+            "bundle" => {
+                let b = self.catalog.bundle(&case.target_code).await.map_err(catalog_err)?;
+                if b.promised_days > 0 {
+                    b.promised_days
+                } else {
+                    let mut max = 0;
+                    for br in &case.branches {
+                        max = max.max(self.catalog.item_public(&br.item_code).await.map(|i| i.doc.promised_days).unwrap_or(0));
+                    }
+                    max
+                }
+            }
+            _ => self.catalog.item_public(&case.target_code).await.map(|i| i.doc.promised_days).map_err(catalog_err)?,
+        })
+    }
+
+    /// 一窗受理 for an offline applicant: the window records the application and accepts it in
+    /// one step (and finishes an on-the-spot item at once). Materials are checked on paper.
+    pub async fn window_apply(
+        &self,
+        staff: &Staff,
+        a: &Applicant,
+        target: &Target,
+        input: &ApplicationInput,
+        on_the_spot: bool,
+    ) -> Result<Case> {
+        if !staff.roles.contains(&Role::Window) {
+            return Err(CaseError::Forbidden);
+        }
+        let p = self.prepare(target).await?;
+        if staff.department.as_deref() != Some(p.lead_department.as_str()) {
+            return Err(CaseError::Refused(format!("该事项由{}受理", p.lead_department_name)));
+        }
+        Self::check_audience(&p, a)?;
+        let mut case = self.new_draft(&p, a, input, Channel::Window)?;
+        let problems: Vec<Problem> = p
+            .form
+            .validate(&case.form)
+            .into_iter()
+            .map(|f| Problem { kind: precheck::ProblemKind::Field, target: f.field, label: f.label, message: f.message })
+            .collect();
+        if !problems.is_empty() {
+            return Err(CaseError::PrecheckFailed(problems));
+        }
+        case.branches = Self::branches_for(&p, &case.form);
+        let ctx = self.context(p.promised_days);
+        let submitted = engine::submit(&ctx, &case, None)?;
+        let mut accepted = engine::act(&ctx, &submitted.case, Actor::Staff(staff), &Action::Accept { on_the_spot })?;
+        accepted.events.iter_mut().for_each(|e| {
+            if e.kind == EventKind::Accepted {
+                e.note = "窗口收件，纸质材料已核验".into();
+            }
+        });
+        // The new row, its submission and acceptance are one transaction.
+        self.write_submission(vec![submitted, accepted], p.numbering_item.clone(), ctx.today, Some((case, a.clone()))).await
+    }
+
+    // ----- reading -----
+
+    async fn load(&self, case_id: &str) -> Result<Case> {
+        let mut c = self.db.reader().acquire().await?;
+        store::load(&mut c, case_id).await?.ok_or(CaseError::NotFound)
+    }
+
+    /// A case the applicant owns; anything else is "not found" (no probing of others' ids).
+    pub async fn case_for_owner(&self, a: &Applicant, case_id: &str) -> Result<Case> {
+        let case = self.load(case_id).await?;
+        if case.owner != a.owner() {
+            return Err(CaseError::NotFound);
+        }
+        Ok(case)
+    }
+
+    pub async fn case_for_staff(&self, staff: &Staff, case_id: &str) -> Result<Case> {
+        let case = self.load(case_id).await?;
+        if !engine::staff_can_view(staff, &case) || case.status == CaseStatus::Draft {
+            return Err(CaseError::NotFound);
+        }
+        Ok(case)
+    }
+
+    /// Resolve a case number to its id (for search boxes and the API).
+    pub async fn case_id_by_number(&self, number: &str) -> Result<Option<String>> {
+        let mut c = self.db.reader().acquire().await?;
+        store::case_id_by_number(&mut c, number.trim()).await
+    }
+
+    /// Case, materials and timeline.
+    pub async fn view(&self, case: Case) -> Result<CaseView> {
+        let mut c = self.db.reader().acquire().await?;
+        let materials = materials::list(&mut c, &case.case_id).await?;
+        let timeline = store::events(&mut c, &case.case_id).await?;
+        let running = matches!(case.status, CaseStatus::Submitted | CaseStatus::InProgress);
+        let urgency = engine::urgency(&self.calendar, self.today(), case.due_date.as_deref(), running, self.settings.warn_days);
+        Ok(CaseView { case, materials, timeline, urgency })
+    }
+
+    pub async fn material(&self, case: &Case, name: &str) -> Result<(MaterialInfo, Vec<u8>)> {
+        let mut c = self.db.reader().acquire().await?;
+        materials::content(&mut c, &case.case_id, name).await?.ok_or(CaseError::NotFound)
+    }
+
+    /// The applicant's cases, newest first.
+    pub async fn cases_of(&self, a: &Applicant, limit: i64) -> Result<Vec<CaseSummary>> {
+        let rows = sqlx::query(
+            "SELECT case_id, case_number, title, status, outcome, channel, applicant_name, applicant_kind, submitted_at, due_date, updated_at,
+                    version, NULL AS branch_no, NULL AS step_due
+             FROM cases WHERE owner = $1 ORDER BY updated_at DESC LIMIT $2",
+        )
+        .bind(a.owner())
+        .bind(limit.clamp(1, 500))
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.iter().map(store::summary_from).collect()
+    }
+
+    /// Work waiting for a staff member: acceptance and delivery at the lead department's window,
+    /// branch steps at the department whose role matches. Supervisors see everything running.
+    pub async fn queue(&self, staff: &Staff, f: &QueueFilter) -> Result<Vec<(CaseSummary, Urgency)>> {
+        let dept = staff.department.clone().unwrap_or_default();
+        let supervisor = staff.roles.iter().any(|r| matches!(r, Role::Supervisor | Role::PlatformAdmin));
+        let mut out: Vec<CaseSummary> = Vec::new();
+        let cols = "c.case_id, c.case_number, c.title, c.status, c.outcome, c.channel, c.applicant_name, c.applicant_kind, c.submitted_at,
+                    c.due_date, c.updated_at, c.version";
+        if supervisor {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {cols}, NULL AS branch_no, NULL AS step_due FROM cases c WHERE c.status <> 'draft' ORDER BY c.updated_at DESC LIMIT 500"
+            )))
+            .fetch_all(self.db.reader())
+            .await?;
+            for r in &rows {
+                out.push(store::summary_from(r)?);
+            }
+        } else {
+            if staff.roles.contains(&Role::Window) {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "SELECT {cols}, NULL AS branch_no, NULL AS step_due FROM cases c
+                     WHERE c.lead_department = $1 AND c.status IN ('submitted', 'concluded', 'correction') ORDER BY c.due_date, c.submitted_at LIMIT 500"
+                )))
+                .bind(&dept)
+                .fetch_all(self.db.reader())
+                .await?;
+                for r in &rows {
+                    out.push(store::summary_from(r)?);
+                }
+            }
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT {cols}, b.branch_no, b.step_due, b.steps, b.step_index FROM case_branches b JOIN cases c ON c.case_id = b.case_id
+                 WHERE b.department_code = $1 AND b.status = 'active' AND c.status = 'in_progress' ORDER BY c.due_date, c.submitted_at LIMIT 500"
+            )))
+            .bind(&dept)
+            .fetch_all(self.db.reader())
+            .await?;
+            for r in &rows {
+                let steps: Vec<StepDef> = serde_json::from_str(&r.try_get::<String, _>("steps")?)?;
+                let idx: i64 = r.try_get("step_index")?;
+                let Some(step) = steps.get(idx as usize) else { continue };
+                if !Role::parse(&step.role).is_some_and(|role| staff.roles.contains(&role)) {
+                    continue;
+                }
+                let mut s = store::summary_from(r)?;
+                s.step_name = Some(step.name.clone());
+                out.push(s);
+            }
+        }
+        let today = self.today();
+        let mut result = Vec::new();
+        for s in out {
+            if let Some(st) = f.status {
+                if s.status != st {
+                    continue;
+                }
+            }
+            if let Some(q) = f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+                let hit = s.title.contains(q) || s.case_number.as_deref().is_some_and(|n| n.contains(q));
+                if !hit {
+                    continue;
+                }
+            }
+            let running = matches!(s.status, CaseStatus::Submitted | CaseStatus::InProgress);
+            let due = s.step_due.clone().or_else(|| s.due_date.clone());
+            let u = engine::urgency(&self.calendar, today, due.as_deref(), running, self.settings.warn_days);
+            if f.urgent_only && !matches!(u, Urgency::Red | Urgency::Yellow) {
+                continue;
+            }
+            result.push((s, u));
+        }
+        Ok(result)
+    }
+
+    /// Counts for the workbench header.
+    pub async fn queue_counts(&self, staff: &Staff) -> Result<BTreeMap<&'static str, usize>> {
+        let q = self.queue(staff, &QueueFilter::default()).await?;
+        let mut m = BTreeMap::new();
+        m.insert("total", q.len());
+        m.insert("red", q.iter().filter(|(_, u)| *u == Urgency::Red).count());
+        m.insert("yellow", q.iter().filter(|(_, u)| *u == Urgency::Yellow).count());
+        Ok(m)
+    }
+
+    /// The date a limit of `days` working days started today would end (for guides).
+    pub fn deadline_from_today(&self, days: u32) -> String {
+        date_text(self.calendar.add_working_days(self.today(), days))
+    }
+}

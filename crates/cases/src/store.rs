@@ -1,0 +1,316 @@
+//! SQL for cases: loading, and writing a [`Change`] under the optimistic lock.
+
+use yiwang_store::sqlx::{self, AnyConnection, Row as _};
+use yiwang_store::{Row, Tx};
+
+use crate::engine::{Change, Notice};
+use crate::error::{CaseError, Result};
+use crate::form::Values;
+use crate::model::*;
+
+pub(crate) const CASE_COLUMNS: &str = "case_id, case_number, target_kind, target_code, title, lead_department, lead_department_name, owner, account,
+    applicant_kind, applicant_name, applicant_id_number, contact_phone, channel, status, outcome, form, delivery, delivery_address,
+    submitted_at, accepted_at, concluded_at, due_date, paused_since, corrections, correction_note, decision_note, version, created_at, updated_at";
+
+fn bad(what: &str, v: &str) -> CaseError {
+    CaseError::Config(format!("数据库中的{what}无效：{v}"))
+}
+
+pub(crate) fn case_from(r: &Row) -> Result<Case> {
+    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
+    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
+    let kind = s("applicant_kind")?;
+    let status = s("status")?;
+    let channel = s("channel")?;
+    let delivery = s("delivery")?;
+    let form: Values = serde_json::from_str(&s("form")?)?;
+    Ok(Case {
+        case_id: s("case_id")?,
+        case_number: o("case_number")?,
+        target_kind: s("target_kind")?,
+        target_code: s("target_code")?,
+        title: s("title")?,
+        lead_department: s("lead_department")?,
+        lead_department_name: s("lead_department_name")?,
+        applicant_kind: ApplicantKind::parse(&kind).ok_or_else(|| bad("申请人类型", &kind))?,
+        applicant_name: s("applicant_name")?,
+        applicant_id_number: s("applicant_id_number")?,
+        contact_phone: o("contact_phone")?,
+        owner: s("owner")?,
+        account: o("account")?,
+        channel: Channel::parse(&channel).ok_or_else(|| bad("渠道", &channel))?,
+        status: CaseStatus::parse(&status).ok_or_else(|| bad("状态", &status))?,
+        outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
+        form,
+        delivery: Delivery::parse(&delivery).ok_or_else(|| bad("送达方式", &delivery))?,
+        delivery_address: o("delivery_address")?,
+        submitted_at: o("submitted_at")?,
+        accepted_at: o("accepted_at")?,
+        concluded_at: o("concluded_at")?,
+        due_date: o("due_date")?,
+        paused_since: o("paused_since")?,
+        corrections: r.try_get("corrections")?,
+        correction_note: o("correction_note")?,
+        decision_note: o("decision_note")?,
+        version: r.try_get("version")?,
+        created_at: s("created_at")?,
+        updated_at: s("updated_at")?,
+        branches: vec![],
+    })
+}
+
+fn branch_from(r: &Row) -> Result<Branch> {
+    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
+    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
+    let status = s("status")?;
+    Ok(Branch {
+        branch_no: r.try_get("branch_no")?,
+        item_code: s("item_code")?,
+        item_name: s("item_name")?,
+        department_code: s("department_code")?,
+        department_name: s("department_name")?,
+        steps: serde_json::from_str(&s("steps")?)?,
+        step_index: r.try_get("step_index")?,
+        status: BranchStatus::parse(&status).ok_or_else(|| bad("分支状态", &status))?,
+        step_started: o("step_started")?,
+        step_due: o("step_due")?,
+        decided_at: o("decided_at")?,
+        form: serde_json::from_str(&s("form")?)?,
+    })
+}
+
+/// A case with its branches.
+pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<Case>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1")))
+        .bind(case_id)
+        .fetch_optional(&mut *c)
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut case = case_from(&row)?;
+    let rows = sqlx::query(
+        "SELECT branch_no, item_code, item_name, department_code, department_name, steps, step_index, status, step_started, step_due,
+                decided_at, form FROM case_branches WHERE case_id = $1 ORDER BY branch_no",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *c)
+    .await?;
+    case.branches = rows.iter().map(branch_from).collect::<Result<_>>()?;
+    Ok(Some(case))
+}
+
+pub(crate) async fn case_id_by_number(c: &mut AnyConnection, number: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT case_id FROM cases WHERE case_number = $1").bind(number).fetch_optional(&mut *c).await?)
+}
+
+pub(crate) async fn events(c: &mut AnyConnection, case_id: &str) -> Result<Vec<Event>> {
+    let rows = sqlx::query(
+        "SELECT at, kind, step, department_code, department_name, branch_no, note, actor FROM case_events WHERE case_id = $1 ORDER BY id",
+    )
+    .bind(case_id)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(Event {
+                at: r.try_get("at")?,
+                kind: EventKind::parse(&kind).ok_or_else(|| bad("事件", &kind))?,
+                step: r.try_get("step")?,
+                department_code: r.try_get("department_code")?,
+                department_name: r.try_get("department_name")?,
+                branch_no: r.try_get("branch_no")?,
+                note: r.try_get("note")?,
+                actor: r.try_get("actor")?,
+            })
+        })
+        .collect()
+}
+
+/// Insert a new draft row.
+pub(crate) async fn insert_case(tx: &mut Tx, c: &Case, a: &Applicant, submit_key: Option<&str>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO cases (case_id, target_kind, target_code, title, lead_department, lead_department_name, owner, account,
+            applicant_kind, applicant_name, applicant_id_number, agent_name, agent_id_number, assurance, contact_phone, channel, status,
+            form, delivery, delivery_address, submit_key, version, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, 0, $22, $22)",
+    )
+    .bind(&c.case_id)
+    .bind(&c.target_kind)
+    .bind(&c.target_code)
+    .bind(&c.title)
+    .bind(&c.lead_department)
+    .bind(&c.lead_department_name)
+    .bind(&c.owner)
+    .bind(&c.account)
+    .bind(c.applicant_kind.key())
+    .bind(&c.applicant_name)
+    .bind(&c.applicant_id_number)
+    .bind(&a.person_name)
+    .bind(&a.person_id_number)
+    .bind(a.assurance as i64)
+    .bind(&c.contact_phone)
+    .bind(c.channel.key())
+    .bind(c.status.key())
+    .bind(serde_json::to_string(&c.form)?)
+    .bind(c.delivery.key())
+    .bind(&c.delivery_address)
+    .bind(submit_key)
+    .bind(&c.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Next daily sequence for an item (1-based), in the caller's transaction.
+pub(crate) async fn next_sequence(tx: &mut Tx, item: &str, day: &str) -> Result<i64> {
+    let n: i64 = sqlx::query_scalar(
+        "INSERT INTO case_sequences (item_code, day, last_seq) VALUES ($1, $2, 1)
+         ON CONFLICT (item_code, day) DO UPDATE SET last_seq = case_sequences.last_seq + 1 RETURNING last_seq",
+    )
+    .bind(item)
+    .bind(day)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n)
+}
+
+/// Write a transition: the case row (only if nobody else changed it since `expected_version`),
+/// touched branches (`insert_branches` on submission), events and the applicant's notice.
+pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64, insert_branches: bool) -> Result<i64> {
+    let c = &ch.case;
+    let n = sqlx::query(
+        "UPDATE cases SET case_number = $1, status = $2, outcome = $3, form = $4, delivery = $5, delivery_address = $6, submitted_at = $7,
+            accepted_at = $8, concluded_at = $9, due_date = $10, paused_since = $11, corrections = $12, correction_note = $13,
+            decision_note = $14, contact_phone = $15, version = version + 1, updated_at = $16
+         WHERE case_id = $17 AND version = $18",
+    )
+    .bind(&c.case_number)
+    .bind(c.status.key())
+    .bind(c.outcome.map(|o| o.key()))
+    .bind(serde_json::to_string(&c.form)?)
+    .bind(c.delivery.key())
+    .bind(&c.delivery_address)
+    .bind(&c.submitted_at)
+    .bind(&c.accepted_at)
+    .bind(&c.concluded_at)
+    .bind(&c.due_date)
+    .bind(&c.paused_since)
+    .bind(c.corrections)
+    .bind(&c.correction_note)
+    .bind(&c.decision_note)
+    .bind(&c.contact_phone)
+    .bind(&c.updated_at)
+    .bind(&c.case_id)
+    .bind(expected_version)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Err(CaseError::Stale);
+    }
+    for no in &ch.branches {
+        let Some(b) = c.branch(*no) else { continue };
+        if insert_branches {
+            sqlx::query(
+                "INSERT INTO case_branches (case_id, branch_no, item_code, item_name, department_code, department_name, steps, step_index,
+                    status, step_started, step_due, decided_at, form)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            )
+            .bind(&c.case_id)
+            .bind(b.branch_no)
+            .bind(&b.item_code)
+            .bind(&b.item_name)
+            .bind(&b.department_code)
+            .bind(&b.department_name)
+            .bind(serde_json::to_string(&b.steps)?)
+            .bind(b.step_index)
+            .bind(b.status.key())
+            .bind(&b.step_started)
+            .bind(&b.step_due)
+            .bind(&b.decided_at)
+            .bind(serde_json::to_string(&b.form)?)
+            .execute(&mut **tx)
+            .await?;
+        } else {
+            sqlx::query(
+                "UPDATE case_branches SET step_index = $1, status = $2, step_started = $3, step_due = $4, decided_at = $5, form = $6
+                 WHERE case_id = $7 AND branch_no = $8",
+            )
+            .bind(b.step_index)
+            .bind(b.status.key())
+            .bind(&b.step_started)
+            .bind(&b.step_due)
+            .bind(&b.decided_at)
+            .bind(serde_json::to_string(&b.form)?)
+            .bind(&c.case_id)
+            .bind(b.branch_no)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    for e in &ch.events {
+        sqlx::query(
+            "INSERT INTO case_events (case_id, at, kind, step, department_code, department_name, branch_no, note, actor)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&c.case_id)
+        .bind(&e.at)
+        .bind(e.kind.key())
+        .bind(&e.step)
+        .bind(&e.department_code)
+        .bind(&e.department_name)
+        .bind(e.branch_no)
+        .bind(&e.note)
+        .bind(&e.actor)
+        .execute(&mut **tx)
+        .await?;
+    }
+    if let Some(notice) = &ch.notice {
+        send_notice(tx, c, notice).await?;
+    }
+    Ok(expected_version + 1)
+}
+
+/// Inbox for the applicant's account, SMS to the contact phone; both in this transaction.
+async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
+    let link = format!("/cases/{}", c.case_id);
+    if let Some(account) = &c.account {
+        yiwang_notify::inbox::post(tx, account, &n.title, &n.body, Some(&link)).await?;
+    }
+    if let Some(phone) = &c.contact_phone {
+        let m = yiwang_notify::Message {
+            channel: yiwang_notify::Channel::Sms,
+            recipient: phone.clone(),
+            subject: n.title.clone(),
+            body: format!("【一网通办】{}", n.body),
+        };
+        yiwang_notify::enqueue(tx, &m).await?;
+    }
+    Ok(())
+}
+
+/// Rows for lists.
+pub(crate) fn summary_from(r: &Row) -> Result<CaseSummary> {
+    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
+    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
+    let status = s("status")?;
+    let channel = s("channel")?;
+    let kind = s("applicant_kind")?;
+    Ok(CaseSummary {
+        case_id: s("case_id")?,
+        case_number: o("case_number")?,
+        title: s("title")?,
+        status: CaseStatus::parse(&status).ok_or_else(|| bad("状态", &status))?,
+        outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
+        channel: Channel::parse(&channel).ok_or_else(|| bad("渠道", &channel))?,
+        applicant_name: s("applicant_name")?,
+        applicant_kind: ApplicantKind::parse(&kind).ok_or_else(|| bad("申请人类型", &kind))?,
+        submitted_at: o("submitted_at")?,
+        due_date: o("due_date")?,
+        updated_at: s("updated_at")?,
+        branch_no: r.try_get::<Option<i64>, _>("branch_no").unwrap_or(None),
+        step_name: None,
+        step_due: o("step_due").unwrap_or(None),
+        version: r.try_get("version")?,
+    })
+}
