@@ -77,6 +77,12 @@ impl DomainError for CaseError {
             CaseError::Store(e) => e.kind(),
         }
     }
+    fn details(&self) -> Vec<serde_json::Value> {
+        match self {
+            CaseError::PrecheckFailed(p) => p.iter().filter_map(|x| serde_json::to_value(x).ok()).collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 pub type Result<T, E = CaseError> = std::result::Result<T, E>;

@@ -249,6 +249,11 @@ impl Cases {
         text.map(|t| serde_json::from_str(&t).map_err(CaseError::from)).transpose()
     }
 
+    pub async fn has_definitions(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM item_workflows").fetch_one(self.db.reader()).await?;
+        Ok(n > 0)
+    }
+
     /// Set an item's workflow (department admins of the item's department, platform admins).
     pub async fn set_definition(&self, editor: &Staff, impl_code: &str, def: &WorkflowDef) -> Result<()> {
         let item = self.catalog.item_latest(&yiwang_catalog::Editor::platform(&editor.username), impl_code).await.map_err(catalog_err)?;

@@ -69,6 +69,8 @@ macro_rules! status_enum {
             pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
             pub fn label_en(self) -> &'static str { match self { $($name::$variant => $en,)+ } }
             pub fn label(self, english: bool) -> &'static str { if english { self.label_en() } else { self.label_zh() } }
+            /// For templates, which pass arguments by reference.
+            pub fn label_for(self, english: &bool) -> &'static str { self.label(*english) }
             pub fn parse(s: &str) -> Option<Self> { $name::ALL.iter().copied().find(|v| v.key() == s) }
         }
     };

@@ -28,4 +28,8 @@ pub trait DomainError: std::error::Error {
     /// Stable, upper-snake machine code, e.g. `ITEM_NOT_FOUND`.
     fn code(&self) -> &'static str;
     fn kind(&self) -> ErrorKind;
+    /// Several problems at once (one-time notices, import rows), shown beside the message.
+    fn details(&self) -> Vec<serde_json::Value> {
+        Vec::new()
+    }
 }

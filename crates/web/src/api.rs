@@ -435,7 +435,24 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_accounts::revoke_agent,
         crate::api_accounts::verify_in_person,
         crate::api_accounts::clients,
-        crate::api_accounts::create_client
+        crate::api_accounts::create_client,
+        crate::api_cases::application_form,
+        crate::api_cases::create_application,
+        crate::api_cases::save_form,
+        crate::api_cases::upload_material,
+        crate::api_cases::download_material,
+        crate::api_cases::submit,
+        crate::api_cases::resubmit,
+        crate::api_cases::withdraw,
+        crate::api_cases::my_cases,
+        crate::api_cases::my_case,
+        crate::api_cases::my_inbox,
+        crate::api_cases::read_inbox,
+        crate::api_cases::queue,
+        crate::api_cases::staff_case,
+        crate::api_cases::act,
+        crate::api_cases::window_apply,
+        crate::api_cases::staff_material
     ),
     components(schemas(
         ErrorBody,
@@ -463,7 +480,18 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         ResultType,
         MaterialForm,
         ItemStatus,
-        RegionLevel
+        RegionLevel,
+        yiwang_cases::Case,
+        yiwang_cases::Branch,
+        yiwang_cases::Event,
+        yiwang_cases::CaseView,
+        yiwang_cases::CaseSummary,
+        yiwang_cases::Action,
+        yiwang_cases::FormDef,
+        yiwang_cases::form::Field,
+        yiwang_cases::MaterialSlot,
+        yiwang_cases::MaterialInfo,
+        yiwang_cases::Problem
     ))
 )]
 pub struct ApiDoc;

@@ -70,7 +70,9 @@ impl<E: DomainError> From<E> for AppError {
             let message = if status == StatusCode::SERVICE_UNAVAILABLE { e.to_string() } else { "系统繁忙，请稍后重试".into() };
             return AppError::new(status, e.code(), message);
         }
-        AppError::new(status, e.code(), e.to_string())
+        let mut err = AppError::new(status, e.code(), e.to_string());
+        err.body.details = e.details();
+        err
     }
 }
 

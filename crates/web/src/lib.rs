@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod api_accounts;
+pub mod api_cases;
 pub mod auth;
 pub mod error;
 pub mod i18n;
@@ -44,6 +45,8 @@ pub struct App {
     /// The OpenID Connect provider over `identity`.
     pub provider: Arc<Provider>,
     pub outbox: Outbox,
+    /// Applications and cases.
+    pub cases: yiwang_cases::Cases,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -95,6 +98,23 @@ pub fn router(app: AppState) -> Router {
         .route("/businesses/{code}/agents/{id}", axum::routing::delete(api_accounts::revoke_agent))
         .route("/staff/verifications", post(api_accounts::verify_in_person))
         .route("/oidc/clients", get(api_accounts::clients).post(api_accounts::create_client))
+        .route("/applications/form", get(api_cases::application_form))
+        .route("/applications", post(api_cases::create_application))
+        .route("/cases", get(api_cases::my_cases))
+        .route("/cases/{id}", get(api_cases::my_case))
+        .route("/cases/{id}/form", axum::routing::put(api_cases::save_form))
+        .route("/cases/{id}/materials", post(api_cases::upload_material))
+        .route("/cases/{id}/materials/{name}", get(api_cases::download_material))
+        .route("/cases/{id}/submit", post(api_cases::submit))
+        .route("/cases/{id}/resubmit", post(api_cases::resubmit))
+        .route("/cases/{id}/withdraw", post(api_cases::withdraw))
+        .route("/inbox", get(api_cases::my_inbox))
+        .route("/inbox/read", post(api_cases::read_inbox))
+        .route("/staff/cases", get(api_cases::queue))
+        .route("/staff/cases/{id}", get(api_cases::staff_case))
+        .route("/staff/cases/{id}/actions", post(api_cases::act))
+        .route("/staff/cases/{id}/materials/{name}", get(api_cases::staff_material))
+        .route("/staff/window-applications", post(api_cases::window_apply))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -112,7 +132,12 @@ pub fn router(app: AppState) -> Router {
         .route("/account", get(pages::staff_accounts::account))
         .route("/verify", get(pages::staff_accounts::verify_form).post(pages::staff_accounts::verify))
         .route("/clients", get(pages::staff_accounts::clients).post(pages::staff_accounts::create_client))
-        .route("/clients/toggle", post(pages::staff_accounts::toggle_client));
+        .route("/clients/toggle", post(pages::staff_accounts::toggle_client))
+        .route("/cases", get(pages::staff_cases::queue))
+        .route("/cases/{id}", get(pages::staff_cases::case))
+        .route("/cases/{id}/action", post(pages::staff_cases::act))
+        .route("/cases/{id}/materials/{name}", get(pages::staff_cases::material))
+        .route("/window", get(pages::staff_cases::window_form).post(pages::staff_cases::window_submit));
 
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
 
@@ -141,6 +166,15 @@ pub fn router(app: AppState) -> Router {
         .route("/account/businesses/{code}/agents/{id}/revoke", post(pages::account::revoke_agent))
         .route("/account/forgot", get(pages::account::forgot_form).post(pages::account::forgot))
         .route("/account/reset", get(pages::account::reset_form).post(pages::account::reset))
+        .route("/apply", get(pages::cases::apply_form).post(pages::cases::apply))
+        .route("/cases", get(pages::cases::my_cases))
+        .route("/cases/{id}", get(pages::cases::my_case))
+        .route("/cases/{id}/form", post(pages::cases::save))
+        .route("/cases/{id}/materials", post(pages::cases::upload))
+        .route("/cases/{id}/materials/{name}", get(pages::cases::material))
+        .route("/cases/{id}/withdraw", post(pages::cases::withdraw))
+        .route("/inbox", get(pages::cases::inbox_page))
+        .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/oidc/jwks", get(oidc::jwks))
         .route("/oidc/authorize", get(oidc::authorize).post(oidc::consent))

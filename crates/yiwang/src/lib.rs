@@ -34,6 +34,8 @@ pub struct Settings {
     pub public_url: String,
     /// Staff sign in with a TOTP second factor (enrolled at first login).
     pub staff_totp: bool,
+    /// Directory of working-day calendar files (`<year>.yaml`); empty = the built-in calendar.
+    pub calendar_dir: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,6 +50,7 @@ impl Default for Settings {
             log_format: "text".into(),
             public_url: "http://127.0.0.1:8080".into(),
             staff_totp: true,
+            calendar_dir: None,
         }
     }
 }
@@ -128,6 +131,17 @@ pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result
     Ok(report)
 }
 
+/// The case service configured from settings.
+pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Result<yiwang_cases::Cases> {
+    let calendar = match settings.calendar_dir.as_deref().filter(|d| !d.is_empty()) {
+        Some(dir) => yiwang_cases::WorkCalendar::load_dir(std::path::Path::new(dir))?,
+        None => yiwang_cases::demo::builtin_calendar()?,
+    };
+    let years: Vec<i32> = calendar.years().collect();
+    tracing::info!(?years, "working-day calendar loaded (other years count weekends only)");
+    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), Default::default()))
+}
+
 /// Identity configured from settings.
 pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
     let config =
@@ -141,6 +155,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let db = open_db(settings).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone())?;
+    let cases = cases(settings, db.clone(), catalog.clone())?;
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -148,8 +163,14 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
             tracing::info!(items = r.items_created, departments = r.departments, "demo province loaded");
         }
     }
+    if settings.demo && catalog.demo_loaded().await? && !cases.has_definitions().await? {
+        // Also on databases made before workflow definitions existed.
+        let n = yiwang_cases::demo::load(&cases, &demo::province()?.item_keys).await?;
+        tracing::info!(workflows = n, "demo workflow definitions loaded");
+    }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
+        cases,
         db,
         catalog,
         provider: Arc::new(Provider::new(identity.clone())),

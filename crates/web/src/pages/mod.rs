@@ -2,8 +2,10 @@
 //! Handlers parse, call the catalog, and render; views hold only display decisions.
 
 pub mod account;
+pub mod cases;
 pub mod staff;
 pub mod staff_accounts;
+pub mod staff_cases;
 
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, Query, State};

@@ -1,0 +1,162 @@
+//! Case workflow benchmark: application submissions/s (pre-check, case number, branches,
+//! timeline, inbox and SMS notices, durable commit) and staff actions/s (acceptance with
+//! deadlines and notices), with p50/p99 latency, on a fresh SQLite file (synchronous=FULL) and
+//! on PostgreSQL unless YIWANG_TEST_PG=off. Drafts and materials are prepared first and not
+//! timed. Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use yiwang_cases::{Action, Applicant, ApplicantKind, ApplicationInput, CaseSettings, Cases, SystemClock, Target, Values};
+use yiwang_catalog::{demo, Catalog};
+use yiwang_core::codes::CitizenId;
+use yiwang_identity::{Role, Staff};
+use yiwang_store::testing::TestDb;
+
+const CONCURRENCY: usize = 32;
+
+fn applicant(i: usize) -> Applicant {
+    // A thousand applicants, several cases each.
+    let first17 = format!("36010219900101{:03}", i % 1000);
+    let id = format!("{first17}{}", CitizenId::check_char(&first17));
+    Applicant {
+        account: Some(format!("bench-{i}")),
+        kind: ApplicantKind::Person,
+        name: "测试".into(),
+        id_number: id.clone(),
+        person_name: "测试".into(),
+        person_id_number: id,
+        phone: Some("13800138000".into()),
+        assurance: 2,
+    }
+}
+
+fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) {
+    lat.sort();
+    let n = lat.len();
+    let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1000.0;
+    println!(
+        "{label:<40} {:>8.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({n} in {:.2}s)",
+        n as f64 / wall.as_secs_f64(),
+        pct(0.50),
+        pct(0.99),
+        wall.as_secs_f64()
+    );
+}
+
+/// Run `f(i)` for i in 0..n on CONCURRENCY tasks; per-call latencies and wall time.
+async fn timed<F, Fut>(n: usize, f: F) -> (Vec<Duration>, Duration)
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let f = Arc::new(f);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..CONCURRENCY {
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut i = w;
+            while i < n {
+                let t = Instant::now();
+                f(i).await;
+                lat.push(t.elapsed());
+                i += CONCURRENCY;
+            }
+            lat
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    (all, start.elapsed())
+}
+
+#[tokio::main]
+async fn main() {
+    let n: usize = std::env::var("CASES_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
+    for t in TestDb::each().await.unwrap() {
+        let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+        println!("== {backend} ({n} applications, {CONCURRENCY} concurrent)");
+        let catalog = Arc::new(Catalog::open(t.db.clone()).await.unwrap());
+        let p = demo::province().unwrap();
+        catalog.load_demo(&p).await.unwrap();
+        let cases = Cases::new(
+            t.db.clone(),
+            catalog,
+            yiwang_cases::demo::builtin_calendar().unwrap(),
+            Arc::new(SystemClock),
+            CaseSettings::default(),
+        );
+        yiwang_cases::demo::load(&cases, &p.item_keys).await.unwrap();
+        // Two items of the public security bureau: a defined form with one material and the
+        // generic form with two. Half the load each keeps under the 9,999-a-day numbering.
+        let items = [(Target::Item(p.item_keys["sfz-hb"].clone()), true), (Target::Item(p.item_keys["sfz-sl"].clone()), false)];
+        let items = Arc::new(items);
+
+        // Prepare drafts with materials (not timed).
+        let c = cases.clone();
+        let its = items.clone();
+        let ids = Arc::new(tokio::sync::Mutex::new(vec![String::new(); n]));
+        let ids2 = ids.clone();
+        let start = Instant::now();
+        timed(n, move |i| {
+            let (c, its, ids) = (c.clone(), its.clone(), ids2.clone());
+            async move {
+                let a = applicant(i);
+                let (target, defined) = &its[i % 2];
+                let mut v = Values::new();
+                let pairs: &[(&str, &str)] = if *defined {
+                    &[("applicant_name", "测试"), ("contact_phone", "13800138000"), ("reason", "有效期满换领"), ("address", "青山市")]
+                } else {
+                    &[("contact_name", "测试"), ("contact_phone", "13800138000")]
+                };
+                for (k, x) in pairs {
+                    v.insert(k.to_string(), x.to_string());
+                }
+                v.insert("id_number".into(), a.id_number.clone());
+                let d = c.create_draft(&a, target, &ApplicationInput { values: v, ..Default::default() }, None).await.unwrap();
+                let p = c.prepare(target).await.unwrap();
+                for m in p.materials.iter().filter(|m| m.required) {
+                    c.attach_material(&a, &d.case_id, &m.name, "m.pdf", format!("%PDF-1.4 bench {i} {}", m.name).as_bytes()).await.unwrap();
+                }
+                ids.lock().await[i] = d.case_id;
+            }
+        })
+        .await;
+        println!("(prepared {n} drafts with materials in {:.1}s)", start.elapsed().as_secs_f64());
+
+        let ids: Arc<Vec<String>> = Arc::new(ids.lock().await.clone());
+        let c = cases.clone();
+        let ids2 = ids.clone();
+        let (lat, wall) = timed(n, move |i| {
+            let (c, ids) = (c.clone(), ids2.clone());
+            async move {
+                let case = c.submit(&applicant(i), &ids[i]).await.unwrap();
+                assert!(case.case_number.is_some());
+            }
+        })
+        .await;
+        report("application submissions", lat, wall);
+
+        let window = Staff {
+            username: "bench-window".into(),
+            display_name: "窗口".into(),
+            department: Some("11360100104974650K".into()),
+            region: None,
+            roles: vec![Role::Window],
+        };
+        let c = cases.clone();
+        let (lat, wall) = timed(n, move |i| {
+            let (c, ids, window) = (c.clone(), ids.clone(), window.clone());
+            async move {
+                let case = c.case_for_staff(&window, &ids[i]).await.unwrap();
+                c.act(&window, &ids[i], case.version, &Action::Accept { on_the_spot: false }).await.unwrap();
+            }
+        })
+        .await;
+        report("staff actions (read case + accept)", lat, wall);
+    }
+}
