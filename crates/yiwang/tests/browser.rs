@@ -176,3 +176,223 @@ async fn reqwest_like_get(base: &str, path: &str) -> String {
     s.read_to_string(&mut out).await.unwrap();
     out
 }
+
+/// Staff TOTP secrets enrolled during a browser test, with the last step used.
+type Secrets = std::collections::HashMap<String, (String, u64)>;
+
+async fn staff_login(c: &Client, base: &str, user: &str, secrets: &mut Secrets) {
+    c.goto(&format!("{base}/staff/login")).await.unwrap();
+    wait_css(c, "#username").await.send_keys(user).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys("yiwang-demo-staff").await.unwrap();
+    click_and_wait(c, c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap()).await;
+    wait_css(c, "#code").await;
+    if let Ok(el) = c.find(Locator::Css("#totp-secret")).await {
+        secrets.insert(user.to_string(), (el.text().await.unwrap(), 0));
+    }
+    let (secret, last) = secrets.get_mut(user).expect("enrolled");
+    // Each code is good once; the server accepts one step ahead, so wait when we would need more.
+    while yiwang_identity::totp::current_step() + 1 < *last + 1 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let step = yiwang_identity::totp::current_step().max(*last + 1);
+    *last = step;
+    let code = yiwang_identity::totp::code_at_step(secret, step).unwrap();
+    c.find(Locator::Css("#code")).await.unwrap().send_keys(&code).await.unwrap();
+    click_and_wait(c, c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap()).await;
+    wait_css(c, "#case-queue-link").await;
+}
+
+async fn citizen_login(c: &Client, base: &str, login: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    wait_css(c, "#login").await.send_keys(login).await.unwrap();
+    c.find(Locator::Css("#password")).await.unwrap().send_keys("yiwang-demo-citizen").await.unwrap();
+    click_and_wait(c, c.find(Locator::Css("form.stack button[type=submit]")).await.unwrap()).await;
+    wait_css(c, "#person-name").await;
+}
+
+async fn sign_out(c: &Client) {
+    click_and_wait(c, c.find(Locator::Css("header.site form.inline button")).await.unwrap()).await;
+    wait_css(c, "#login-link").await;
+}
+
+/// Click something that loads a new page, and wait until the old page is gone (so what is
+/// read next comes from the new one).
+async fn click_and_wait(c: &Client, el: fantoccini::elements::Element) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    el.click().await.unwrap();
+    for _ in 0..150 {
+        if old.tag_name().await.is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no new page after the click");
+}
+
+async fn status_text(c: &Client) -> String {
+    wait_css(c, "#case-status").await.text().await.unwrap()
+}
+
+/// Upload a file into every material slot shown on the case page.
+async fn upload_all(c: &Client, file: &std::path::Path) {
+    let n = c.find_all(Locator::Css("form.upload")).await.unwrap().len();
+    assert!(n > 0, "upload forms shown");
+    for i in 0..n {
+        let forms = c.find_all(Locator::Css("form.upload")).await.unwrap();
+        let form = &forms[i];
+        form.find(Locator::Css("input[type=file]")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+        click_and_wait(c, form.find(Locator::Css("button")).await.unwrap()).await;
+    }
+}
+
+/// Act on the open staff case page; `text` fills the reason box when the action has one.
+async fn act(c: &Client, button: &str, text: Option<&str>) {
+    let b = wait_css(c, &format!("#{button}")).await;
+    if let Some(t) = text {
+        let form = b.find(Locator::XPath("./ancestor::form")).await.unwrap();
+        form.find(Locator::Css("textarea")).await.unwrap().send_keys(t).await.unwrap();
+    }
+    click_and_wait(c, b).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn case_journeys() {
+    let Some((c, _driver)) = browser().await else { return };
+    let (base, _db) = start_server().await;
+    let keys = yiwang_catalog::demo::province().unwrap().item_keys;
+    let mut secrets = Secrets::new();
+    let pdf = std::env::temp_dir().join(format!("yiwang-browser-{}.pdf", free_port()));
+    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF").unwrap();
+
+    // 1. 张伟 applies for 身份证换领 from the guide: the form is pre-filled, the one material
+    //    uploaded, submitted.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&format!("{base}/items/{}", keys["sfz-hb"])).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#apply-link").await).await;
+    let id_field = wait_css(&c, "#f_id_number").await.prop("value").await.unwrap().unwrap_or_default();
+    assert_eq!(id_field, "360102199003071236", "pre-filled from the account");
+    c.find(Locator::Css("#f_reason")).await.unwrap().select_by_value("有效期满换领").await.unwrap();
+    c.find(Locator::Css("#f_address")).await.unwrap().send_keys("青山市东城区人民路1号").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#start-application")).await.unwrap()).await;
+    assert!(status_text(&c).await.contains("草稿"));
+    let case_url = c.current_url().await.unwrap().to_string();
+    upload_all(&c, &pdf).await;
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    assert!(status_text(&c).await.contains("待受理"));
+    let number = c.find(Locator::Css("#case-number")).await.unwrap().text().await.unwrap();
+    assert_eq!(number.trim().len(), 43, "{number}");
+    let case_id = case_url.rsplit('/').next().unwrap().to_string();
+    sign_out(&c).await;
+
+    // 2. The window of 公安局 accepts it from the queue.
+    staff_login(&c, &base, "gaj-window", &mut secrets).await;
+    click_and_wait(&c, c.find(Locator::Css("#case-queue-link")).await.unwrap()).await;
+    click_and_wait(&c, wait_css(&c, &format!("a[href='/staff/cases/{case_id}']")).await).await;
+    act(&c, "do-accept", None).await;
+    assert!(status_text(&c).await.contains("办理中"));
+    sign_out(&c).await;
+
+    // 3. The approver asks for a correction; the clock stops.
+    staff_login(&c, &base, "gaj-approver", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{case_id}")).await.unwrap();
+    act(&c, "do-request_correction-1", Some("户口簿首页照片不清晰，请重新上传")).await;
+    assert!(status_text(&c).await.contains("待补正"));
+    sign_out(&c).await;
+
+    // 4. The citizen sees what to correct, uploads again and resubmits.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&case_url).await.unwrap();
+    let note = wait_css(&c, "#correction-note").await.text().await.unwrap();
+    assert!(note.contains("户口簿首页照片不清晰"), "{note}");
+    upload_all(&c, &pdf).await;
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    assert!(status_text(&c).await.contains("办理中"));
+    sign_out(&c).await;
+
+    // 5. The approver approves both steps; the result is delivered electronically.
+    staff_login(&c, &base, "gaj-approver", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{case_id}")).await.unwrap();
+    act(&c, "do-approve-1", None).await;
+    act(&c, "do-approve-1", None).await;
+    assert!(status_text(&c).await.contains("已送达"));
+    sign_out(&c).await;
+
+    // 6. The citizen sees the whole timeline and the messages.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&case_url).await.unwrap();
+    let timeline = wait_css(&c, "#timeline").await.text().await.unwrap();
+    for want in ["提交申请", "受理", "一次性告知补正", "补正材料已提交", "环节办理完成", "办结", "送达", "青山市公安局"]
+    {
+        assert!(timeline.contains(want), "{want} in {timeline}");
+    }
+    assert!(!timeline.contains("gaj-approver"), "staff identities stay internal");
+    click_and_wait(&c, c.find(Locator::Css("#inbox-link")).await.unwrap()).await;
+    let inbox = wait_css(&c, "#inbox").await.text().await.unwrap();
+    assert!(inbox.contains("办件已办结"), "{inbox}");
+
+    // 7. 开办企业一件事: acting for the company, one form and one set of materials; five
+    //    departments work in parallel and the case concludes only when the last one finishes.
+    c.goto(&format!("{base}/account")).await.unwrap();
+    let code_input = wait_css(&c, "#credit_code").await;
+    code_input.send_keys("91360100MA35C00005").await.unwrap();
+    click_and_wait(&c, code_input.find(Locator::XPath("./ancestor::form//button")).await.unwrap()).await;
+    let act_for = wait_css(&c, "form[action='/account/acting'] input[value='91360100MA35C00005']").await;
+    click_and_wait(&c, act_for.find(Locator::XPath("./ancestor::form//button")).await.unwrap()).await;
+    wait_css(&c, "#acting-as").await;
+    c.goto(&format!("{base}/bundles/kaiban-qiye")).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#apply-bundle").await).await;
+    wait_css(&c, "#f_company_name").await.send_keys("青山云帆科技有限公司").await.unwrap();
+    c.find(Locator::Css("#f_company_type")).await.unwrap().select_by_value("有限责任公司").await.unwrap();
+    for (id, v) in [
+        ("f_registered_capital", "100"),
+        ("f_shareholders", "2"),
+        ("f_address", "青山市高新区创新大道8号"),
+        ("f_scope", "软件开发"),
+        ("f_employees", "12"),
+        ("f_deposit_rate", "12"),
+    ] {
+        c.find(Locator::Css(&format!("#{id}"))).await.unwrap().send_keys(v).await.unwrap();
+    }
+    c.find(Locator::Css("#f_seal_kinds")).await.unwrap().select_by_value("公章、财务章、发票专用章").await.unwrap();
+    c.find(Locator::Css("#f_invoice_type")).await.unwrap().select_by_value("增值税普通发票（电子）").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#start-application")).await.unwrap()).await;
+    wait_css(&c, "#case-form").await;
+    let bundle_url = c.current_url().await.unwrap().to_string();
+    let bundle_id = bundle_url.rsplit('/').next().unwrap().to_string();
+    upload_all(&c, &pdf).await;
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    assert!(status_text(&c).await.contains("待受理"));
+    sign_out(&c).await;
+
+    staff_login(&c, &base, "window1", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{bundle_id}")).await.unwrap();
+    act(&c, "do-accept", None).await;
+    sign_out(&c).await;
+    let approvers = ["gjj-approver", "sw-approver", "rsj-approver", "gaj-approver", "spj-approver"];
+    for (i, user) in approvers.iter().enumerate() {
+        staff_login(&c, &base, user, &mut secrets).await;
+        c.goto(&format!("{base}/staff/cases/{bundle_id}")).await.unwrap();
+        // Each department approves its own branch's steps until none are left for it.
+        while let Ok(b) = c.find(Locator::Css("button[id^='do-approve-']")).await {
+            let id = b.attr("id").await.unwrap().unwrap();
+            act(&c, &id, None).await;
+        }
+        let status = status_text(&c).await;
+        if i + 1 < approvers.len() {
+            assert!(status.contains("办理中"), "{user}: still in progress while others work: {status}");
+        } else {
+            // Electronic delivery (the default) is done at conclusion.
+            assert!(status.contains("已送达") && status.contains("准予办理"), "{status}");
+        }
+        sign_out(&c).await;
+    }
+    // The company's cases are seen when acting for the company.
+    citizen_login(&c, &base, "360102199003071236").await;
+    let act_for = wait_css(&c, "form[action='/account/acting'] input[value='91360100MA35C00005']").await;
+    click_and_wait(&c, act_for.find(Locator::XPath("./ancestor::form//button")).await.unwrap()).await;
+    c.goto(&bundle_url).await.unwrap();
+    let branches = wait_css(&c, "#branches").await.text().await.unwrap();
+    assert_eq!(branches.matches("准予").count(), 5, "{branches}");
+    let _ = std::fs::remove_file(&pdf);
+    c.close().await.unwrap();
+}
