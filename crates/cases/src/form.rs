@@ -116,6 +116,7 @@ impl FormDef {
             fields: vec![
                 f("contact_name", "联系人", FieldKind::Text, true, Some(Prefill::ApplicantName)),
                 f("contact_phone", "联系电话", FieldKind::Phone, true, Some(Prefill::ApplicantPhone)),
+                f("contact_email", "电子邮箱（选填，用于接收办理通知）", FieldKind::Email, false, None),
                 f("address", "联系地址", FieldKind::Text, false, None),
                 f("request", "申请事项说明", FieldKind::Textarea, false, None),
             ],
@@ -330,10 +331,10 @@ fields:
     fn merge_asks_shared_fields_once() {
         let a = FormDef::generic();
         let mut b = FormDef::generic();
-        b.fields[2].required = true;
+        b.fields[3].required = true;
         b.fields.push(form().fields[0].clone());
         let m = FormDef::merge([&a, &b]);
-        assert_eq!(m.fields.len(), 5);
+        assert_eq!(m.fields.len(), a.fields.len() + 1);
         assert!(m.field("address").unwrap().required, "required anywhere means required in the merged form");
     }
 

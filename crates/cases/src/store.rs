@@ -286,6 +286,15 @@ async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
         };
         yiwang_notify::enqueue(tx, &m).await?;
     }
+    if let Some(email) = c.form.get("contact_email").filter(|e| e.contains('@')) {
+        let m = yiwang_notify::Message {
+            channel: yiwang_notify::Channel::Email,
+            recipient: email.clone(),
+            subject: format!("【一网通办】{}", n.title),
+            body: format!("{}\n\n办件：{}\n查看进度：{link}", n.body, c.case_number.as_deref().unwrap_or("")),
+        };
+        yiwang_notify::enqueue(tx, &m).await?;
+    }
     Ok(())
 }
 

@@ -2,11 +2,13 @@
 //! change that causes them, so a committed change always has its message and a rolled-back one
 //! never does. A delivery loop hands pending messages to the configured channel.
 //!
-//! Channels today: `log` (writes the message to the service log; the demo default). The case
-//! workflow issue adds the in-app inbox, SMTP email and an SMS/WeChat webhook behind the same
-//! [`Sender`] trait.
+//! Channels: `log` (the demo default), SMTP email and an SMS/WeChat webhook ([`senders`]); the
+//! in-app inbox ([`inbox`]) is written directly in the same transaction.
 
 pub mod inbox;
+pub mod senders;
+
+use std::sync::Arc;
 
 use yiwang_store::sqlx::{self, Row as _};
 use yiwang_store::{now_text, Db, StoreError, Tx};
@@ -115,7 +117,7 @@ impl Outbox {
 
     /// Deliver up to `batch` pending messages; returns how many were sent. A failed message
     /// stays pending with its error and is retried on the next run (up to 10 attempts).
-    pub async fn deliver(&self, sender: &dyn Sender, batch: i64) -> Result<usize, StoreError> {
+    pub async fn deliver(&self, sender: Arc<dyn Sender>, batch: i64) -> Result<usize, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM outbox WHERE sent_at IS NULL AND attempts < 10 ORDER BY id LIMIT $1"
         )))
@@ -125,7 +127,9 @@ impl Outbox {
         let mut sent = 0;
         for r in &rows {
             let m = queued(r)?;
-            let result = sender.send(&m);
+            // Gateways block on the network: keep them off the async worker threads.
+            let (s, msg) = (sender.clone(), m.clone());
+            let result = tokio::task::spawn_blocking(move || s.send(&msg)).await.unwrap_or_else(|e| Err(format!("发送任务失败：{e}")));
             let mut tx = self.db.begin().await?;
             match &result {
                 Ok(()) => {
@@ -174,9 +178,9 @@ mod tests {
             let mut tx = t.db.begin().await.unwrap();
             enqueue(&mut tx, &m).await.unwrap();
             tx.commit().await.unwrap();
-            assert_eq!(outbox.deliver(&Failing, 10).await.unwrap(), 0);
-            assert_eq!(outbox.deliver(&LogSender, 10).await.unwrap(), 1);
-            assert_eq!(outbox.deliver(&LogSender, 10).await.unwrap(), 0);
+            assert_eq!(outbox.deliver(Arc::new(Failing), 10).await.unwrap(), 0);
+            assert_eq!(outbox.deliver(Arc::new(LogSender), 10).await.unwrap(), 1);
+            assert_eq!(outbox.deliver(Arc::new(LogSender), 10).await.unwrap(), 0);
             let got = outbox.for_recipient("13800138000", 10).await.unwrap();
             assert!(got[0].sent_at.is_some());
         }

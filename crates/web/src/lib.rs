@@ -45,6 +45,8 @@ pub struct App {
     /// The OpenID Connect provider over `identity`.
     pub provider: Arc<Provider>,
     pub outbox: Outbox,
+    /// Delivers outbox messages (SMTP, SMS webhook, or the log).
+    pub notifier: Arc<dyn yiwang_notify::Sender>,
     /// Applications and cases.
     pub cases: yiwang_cases::Cases,
     pub settings: WebSettings,
@@ -136,6 +138,7 @@ pub fn router(app: AppState) -> Router {
         .route("/cases", get(pages::staff_cases::queue))
         .route("/cases/{id}", get(pages::staff_cases::case))
         .route("/cases/{id}/action", post(pages::staff_cases::act))
+        .route("/cases/{id}/decision", get(pages::staff_cases::decision))
         .route("/cases/{id}/materials/{name}", get(pages::staff_cases::material))
         .route("/window", get(pages::staff_cases::window_form).post(pages::staff_cases::window_submit));
 
@@ -173,6 +176,7 @@ pub fn router(app: AppState) -> Router {
         .route("/cases/{id}/materials", post(pages::cases::upload))
         .route("/cases/{id}/materials/{name}", get(pages::cases::material))
         .route("/cases/{id}/withdraw", post(pages::cases::withdraw))
+        .route("/cases/{id}/decision", get(pages::cases::decision))
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
@@ -233,7 +237,7 @@ pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
                     Err(e) => tracing::warn!(error = %e, "purging sessions failed"),
                 }
             }
-            match app.outbox.deliver(&yiwang_notify::LogSender, 100).await {
+            match app.outbox.deliver(app.notifier.clone(), 100).await {
                 Ok(n) if n > 0 => tracing::info!(messages = n, "notifications delivered"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "notification delivery failed"),

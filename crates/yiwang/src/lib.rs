@@ -34,6 +34,14 @@ pub struct Settings {
     pub public_url: String,
     /// Staff sign in with a TOTP second factor (enrolled at first login).
     pub staff_totp: bool,
+    /// SMTP relay for email notices (`host` or `host:port`); none = email goes to the log.
+    pub smtp_relay: Option<String>,
+    /// Sender of notification emails.
+    pub email_from: String,
+    /// SMS / WeChat gateway webhook (http:// URL); none = SMS goes to the log.
+    pub sms_webhook: Option<String>,
+    /// Shared secret for the webhook's HMAC-SHA256 signature.
+    pub sms_webhook_secret: String,
     /// Directory of working-day calendar files (`<year>.yaml`); empty = the built-in calendar.
     pub calendar_dir: Option<String>,
 }
@@ -51,6 +59,10 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             staff_totp: true,
             calendar_dir: None,
+            smtp_relay: None,
+            email_from: "一网通办 <noreply@yiwang.example>".into(),
+            sms_webhook: None,
+            sms_webhook_secret: String::new(),
         }
     }
 }
@@ -131,6 +143,22 @@ pub async fn load_demo(catalog: &Catalog, identity: &Identity) -> anyhow::Result
     Ok(report)
 }
 
+/// Notification channels from settings; unset channels write to the log.
+pub fn notifier(settings: &Settings) -> anyhow::Result<Arc<dyn yiwang_notify::Sender>> {
+    use yiwang_notify::senders::{Channels, SmtpSender, WebhookSender};
+    let mut c = Channels::default();
+    if let Some(relay) = settings.smtp_relay.as_deref().filter(|s| !s.is_empty()) {
+        c.email = Box::new(SmtpSender::new(relay, &settings.email_from).map_err(anyhow::Error::msg)?);
+    }
+    if let Some(url) = settings.sms_webhook.as_deref().filter(|s| !s.is_empty()) {
+        if settings.sms_webhook_secret.len() < 16 {
+            anyhow::bail!("sms_webhook_secret must be at least 16 characters");
+        }
+        c.sms = Box::new(WebhookSender::new(url, &settings.sms_webhook_secret).map_err(anyhow::Error::msg)?);
+    }
+    Ok(Arc::new(c))
+}
+
 /// The case service configured from settings.
 pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Result<yiwang_cases::Cases> {
     let calendar = match settings.calendar_dir.as_deref().filter(|d| !d.is_empty()) {
@@ -170,6 +198,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
+        notifier: notifier(settings)?,
         cases,
         db,
         catalog,

@@ -216,6 +216,12 @@ async fn api_journey_with_correction_authorization_and_notices() {
         assert!(mine_list.as_array().unwrap().iter().any(|c| c["case_number"] == number.as_str()));
         assert!(t.get_with("/api/v1/cases", &li.cookie).await.json().as_array().unwrap().is_empty());
 
+        // The decision document for the owner (full name), 404 for anyone else.
+        let doc = t.get_with(&format!("/cases/{id}/decision"), &zhang.cookie).await;
+        assert_eq!(doc.status, StatusCode::OK);
+        assert!(doc.body.contains("准予办理决定书") && doc.body.contains(&number), "{}", doc.body);
+        assert_eq!(t.get_with(&format!("/cases/{id}/decision"), &li.cookie).await.status, StatusCode::NOT_FOUND);
+
         // Materials download as attachments for the owner, not for others.
         let enc = yiwang_web::pages::urlencode(HUKOU);
         let d = t.get_with(&format!("/api/v1/cases/{id}/materials/{enc}"), &zhang.cookie).await;
@@ -378,7 +384,7 @@ async fn bad_input_and_window_intake() {
         let body = |id: &str| {
             json!({"kind": "item", "code": item("jsz-hz"), "on_the_spot": true,
                 "applicant": {"kind": "person", "name": "赵敏", "id_number": id, "phone": "13700137000"},
-                "values": {"contact_name": "赵敏", "contact_phone": "13700137000"}})
+                "values": {"contact_name": "赵敏", "contact_phone": "13700137000", "contact_email": "zhaomin@example.com"}})
         };
         let r = t.json("POST", "/api/v1/staff/window-applications", &body("360102200001010022"), Some(&window)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
@@ -386,6 +392,8 @@ async fn bad_input_and_window_intake() {
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         assert_eq!(r.json()["status"], "delivered");
         assert_eq!(r.json()["channel"], "window");
+        let mails = t.app.outbox.for_recipient("zhaomin@example.com", 5).await.unwrap();
+        assert!(mails.iter().any(|m| m.channel == "email" && m.subject.contains("办结")), "{mails:?}");
         // A citizen (not staff) cannot use the window endpoint.
         let r = t.json("POST", "/api/v1/staff/window-applications", &body("360102200001010021"), Some(&zhang)).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);

@@ -280,6 +280,54 @@ pub async fn material(State(app): State<AppState>, person: PersonSession, Path((
     Ok(material_response(&info, bytes))
 }
 
+// ---------- decision document ----------
+
+#[derive(Template)]
+#[template(path = "cases/decision.html")]
+pub struct DecisionPage {
+    pub c: Chrome,
+    pub v: CaseView,
+    pub heading: &'static str,
+    pub applicant_name: String,
+    pub applicant_id: String,
+    pub rejected: bool,
+    /// (department, reason) of refusals.
+    pub reasons: Vec<(String, String)>,
+}
+
+/// The decision document (准予/不予决定书) of a concluded case, as a print view.
+pub fn decision_page(c: Chrome, v: CaseView, applicant_name: String) -> PageResult {
+    let outcome = v.case.outcome.ok_or(CaseError::WrongState("未办结"))?;
+    let heading = match outcome {
+        yiwang_cases::Outcome::Approved => "准予办理决定书",
+        yiwang_cases::Outcome::Rejected => "不予办理决定书",
+        yiwang_cases::Outcome::Partial => "办理决定书",
+    };
+    let reasons = v
+        .timeline
+        .iter()
+        .filter(|e| e.kind == yiwang_cases::EventKind::BranchRejected)
+        .map(|e| (e.department_name.clone().unwrap_or_default(), e.note.clone()))
+        .collect();
+    render(DecisionPage {
+        heading,
+        applicant_id: v.case.applicant_id_masked(),
+        applicant_name,
+        rejected: outcome != yiwang_cases::Outcome::Approved,
+        reasons,
+        v,
+        c,
+    })
+}
+
+pub async fn decision(State(app): State<AppState>, c: Chrome, person: PersonSession, Path(id): Path<String>) -> PageResult {
+    let a = applicant(&person, AgentScope::View)?;
+    let case = app.cases.case_for_owner(&a, &id).await?;
+    // The applicant's own document carries their full name.
+    let name = case.applicant_name.clone();
+    decision_page(c, app.cases.view(case).await?, name)
+}
+
 // ---------- inbox ----------
 
 #[derive(Template)]

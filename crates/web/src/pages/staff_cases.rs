@@ -173,6 +173,13 @@ pub async fn act(
     }
 }
 
+pub async fn decision(State(app): State<AppState>, c: Chrome, staff: StaffSession, Path(id): Path<String>) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    let case = app.cases.case_for_staff(&staff.staff, &id).await?;
+    let name = case.applicant_name_masked();
+    super::cases::decision_page(c, app.cases.view(case).await?, name)
+}
+
 pub async fn material(State(app): State<AppState>, staff: StaffSession, Path((id, name)): Path<(String, String)>) -> PageResult {
     staff.require(Permission::Workbench)?;
     let case = app.cases.case_for_staff(&staff.staff, &id).await?;
