@@ -98,7 +98,7 @@ impl Default for CaseSettings {
 }
 
 /// What an application is for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, ToSchema)]
 #[serde(tag = "kind", content = "code", rename_all = "snake_case")]
 pub enum Target {
     Item(String),
@@ -188,6 +188,12 @@ pub trait ConclusionHook: Send + Sync {
     fn on_concluded<'a>(&'a self, tx: &'a mut Tx, case: &'a Case) -> yiwang_store::TxFuture<'a, Result<()>>;
 }
 
+/// How long a prepared item (catalog elements and workflow definition) is reused before it is
+/// read again. Changes on this node drop it at once; other nodes see them within this time.
+const PREPARED_TTL: std::time::Duration = std::time::Duration::from_secs(10);
+
+type PreparedCache = Mutex<std::collections::HashMap<Target, (std::time::Instant, Arc<Prepared>)>>;
+
 /// The case service.
 #[derive(Clone)]
 pub struct Cases {
@@ -197,6 +203,7 @@ pub struct Cases {
     clock: Arc<dyn Clock>,
     settings: CaseSettings,
     hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
+    prepared: Arc<PreparedCache>,
 }
 
 fn catalog_err(e: CatalogError) -> CaseError {
@@ -208,7 +215,7 @@ fn catalog_err(e: CatalogError) -> CaseError {
 
 impl Cases {
     pub fn new(db: Db, catalog: Arc<Catalog>, calendar: WorkCalendar, clock: Arc<dyn Clock>, settings: CaseSettings) -> Cases {
-        Cases { db, catalog, calendar: Arc::new(calendar), clock, settings, hooks: Arc::new(vec![]) }
+        Cases { db, catalog, calendar: Arc::new(calendar), clock, settings, hooks: Arc::new(vec![]), prepared: Default::default() }
     }
 
     pub fn with_hook(mut self, hook: Arc<dyn ConclusionHook>) -> Cases {
@@ -280,7 +287,15 @@ impl Cases {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
+        self.forget_prepared();
         Ok(())
+    }
+
+    /// Drop cached preparations (after a definition or catalog change on this node).
+    pub fn forget_prepared(&self) {
+        if let Ok(mut m) = self.prepared.lock() {
+            m.clear();
+        }
     }
 
     async fn published_item(&self, code: &str) -> Result<(Item, Workflow)> {
@@ -292,8 +307,24 @@ impl Cases {
         Ok((item, wf))
     }
 
-    /// Load what an application for `target` needs: items, merged form, materials.
-    pub async fn prepare(&self, target: &Target) -> Result<Prepared> {
+    /// What an application for `target` needs: items, merged form, materials (cached briefly:
+    /// every submission and action needs it and it changes rarely).
+    pub async fn prepare(&self, target: &Target) -> Result<Arc<Prepared>> {
+        if let Ok(m) = self.prepared.lock() {
+            if let Some((at, p)) = m.get(target) {
+                if at.elapsed() < PREPARED_TTL {
+                    return Ok(p.clone());
+                }
+            }
+        }
+        let p = Arc::new(self.load_prepared(target).await?);
+        if let Ok(mut m) = self.prepared.lock() {
+            m.insert(target.clone(), (std::time::Instant::now(), p.clone()));
+        }
+        Ok(p)
+    }
+
+    async fn load_prepared(&self, target: &Target) -> Result<Prepared> {
         let (title, lead, promised, items) = match target {
             Target::Item(code) => {
                 let (item, wf) = self.published_item(code).await?;
@@ -512,7 +543,7 @@ impl Cases {
         self.case_for_owner(a, case_id).await
     }
 
-    async fn prepare_for(&self, case: &Case) -> Result<Prepared> {
+    async fn prepare_for(&self, case: &Case) -> Result<Arc<Prepared>> {
         let target = Target::parse(&case.target_kind, &case.target_code).ok_or(CaseError::NotFound)?;
         self.prepare(&target).await
     }
@@ -722,21 +753,7 @@ impl Cases {
     }
 
     async fn promised_days_of(&self, case: &Case) -> Result<u32> {
-        Ok(match case.target_kind.as_str() {
-            "bundle" => {
-                let b = self.catalog.bundle(&case.target_code).await.map_err(catalog_err)?;
-                if b.promised_days > 0 {
-                    b.promised_days
-                } else {
-                    let mut max = 0;
-                    for br in &case.branches {
-                        max = max.max(self.catalog.item_public(&br.item_code).await.map(|i| i.doc.promised_days).unwrap_or(0));
-                    }
-                    max
-                }
-            }
-            _ => self.catalog.item_public(&case.target_code).await.map(|i| i.doc.promised_days).map_err(catalog_err)?,
-        })
+        Ok(self.prepare_for(case).await?.promised_days)
     }
 
     /// 一窗受理 for an offline applicant: the window records the application and accepts it in

@@ -248,22 +248,32 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
             .await?;
         }
     }
-    for e in &ch.events {
-        sqlx::query(
-            "INSERT INTO case_events (case_id, at, kind, step, department_code, department_name, branch_no, note, actor)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(&c.case_id)
-        .bind(&e.at)
-        .bind(e.kind.key())
-        .bind(&e.step)
-        .bind(&e.department_code)
-        .bind(&e.department_name)
-        .bind(e.branch_no)
-        .bind(&e.note)
-        .bind(&e.actor)
-        .execute(&mut **tx)
-        .await?;
+    if !ch.events.is_empty() {
+        // One statement for all of a transition's events.
+        let rows: Vec<String> = (0..ch.events.len())
+            .map(|i| {
+                let b = i * 9;
+                format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9)
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_events (case_id, at, kind, step, department_code, department_name, branch_no, note, actor) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for e in &ch.events {
+            q = q
+                .bind(&c.case_id)
+                .bind(&e.at)
+                .bind(e.kind.key())
+                .bind(&e.step)
+                .bind(&e.department_code)
+                .bind(&e.department_name)
+                .bind(e.branch_no)
+                .bind(&e.note)
+                .bind(&e.actor);
+        }
+        q.execute(&mut **tx).await?;
     }
     if let Some(notice) = &ch.notice {
         send_notice(tx, c, notice).await?;

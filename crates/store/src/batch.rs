@@ -74,29 +74,39 @@ async fn commit_batch(db: &Db, batch: Vec<Job>) {
             return;
         }
     };
+    // Savepoint statements ride along with their neighbours (one round trip between jobs, none
+    // before the commit): `RELEASE; SAVEPOINT` after a job, nothing after the last one.
     let mut done = Vec::with_capacity(batch.len());
-    for job in batch {
-        if let Err(e) = sqlx::raw_sql("SAVEPOINT yiwang_job").execute(&mut *tx).await {
-            let msg = e.to_string();
-            done.push(Outcome { ok: false, deliver: Box::new(move |_| tracing::error!(error = %msg, "savepoint failed")) });
-            // The job is dropped unrun; its caller sees a closed channel and reports unavailable.
-            drop(job);
-            continue;
+    let n = batch.len();
+    if let Err(e) = sqlx::raw_sql("SAVEPOINT yiwang_job").execute(&mut *tx).await {
+        let msg = e.to_string();
+        let _ = tx.rollback().await;
+        for job in batch {
+            fail_unrun(job, &msg);
         }
+        return;
+    }
+    for (i, job) in batch.into_iter().enumerate() {
         let outcome = job(&mut tx).await;
-        let end =
-            if outcome.ok { "RELEASE SAVEPOINT yiwang_job" } else { "ROLLBACK TO SAVEPOINT yiwang_job; RELEASE SAVEPOINT yiwang_job" };
-        if let Err(e) = sqlx::raw_sql(end).execute(&mut *tx).await {
-            tracing::error!(error = %e, "ending a job's savepoint failed; abandoning the batch");
-            let msg = e.to_string();
-            done.push(outcome);
-            let _ = tx.rollback().await;
-            for o in done {
-                (o.deliver)(Some(&msg));
-            }
-            return;
-        }
+        let last = i + 1 == n;
+        let end = match (outcome.ok, last) {
+            (true, true) => None,
+            (true, false) => Some("RELEASE SAVEPOINT yiwang_job; SAVEPOINT yiwang_job"),
+            (false, true) => Some("ROLLBACK TO SAVEPOINT yiwang_job; RELEASE SAVEPOINT yiwang_job"),
+            (false, false) => Some("ROLLBACK TO SAVEPOINT yiwang_job; RELEASE SAVEPOINT yiwang_job; SAVEPOINT yiwang_job"),
+        };
         done.push(outcome);
+        if let Some(sql) = end {
+            if let Err(e) = sqlx::raw_sql(sql).execute(&mut *tx).await {
+                tracing::error!(error = %e, "ending a job's savepoint failed; abandoning the batch");
+                let msg = e.to_string();
+                let _ = tx.rollback().await;
+                for o in done {
+                    (o.deliver)(Some(&msg));
+                }
+                return;
+            }
+        }
     }
     let committed = tx.commit().await.map_err(|e| e.to_string());
     for o in done {

@@ -88,12 +88,12 @@ pub async fn application_form(
     let p = app.cases.prepare(&q.target()?).await?;
     let prefill = Cases::prefill(&p.form, &a);
     Ok(Json(ApplicationForm {
-        title: p.title,
-        lead_department_name: p.lead_department_name,
+        title: p.title.clone(),
+        lead_department_name: p.lead_department_name.clone(),
         promised_days: p.promised_days,
         instant: p.instant,
-        form: p.form,
-        materials: p.materials,
+        form: p.form.clone(),
+        materials: p.materials.clone(),
         prefill,
     }))
 }

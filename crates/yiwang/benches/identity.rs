@@ -133,7 +133,7 @@ async fn main() {
         let chains = Arc::new(chains);
         let creds = (reg.client.client_id.clone(), reg.client_secret.clone());
         let (p2, c2, cr2) = (provider.clone(), chains.clone(), creds.clone());
-        run("token refreshes (rotate + EdDSA access token)", 4_000, move |i| {
+        run("token refreshes (rotate + EdDSA access token)", 20_000, move |i| {
             let (p, c, cr) = (p2.clone(), c2.clone(), cr2.clone());
             async move {
                 let mut chain = c[i % CONCURRENCY].lock().await;
@@ -144,7 +144,7 @@ async fn main() {
         })
         .await;
         let (p3, c3) = (provider.clone(), chains.clone());
-        run("userinfo (verify EdDSA + grant + claims)", 8_000, move |i| {
+        run("userinfo (verify EdDSA + grant + claims)", 20_000, move |i| {
             let (p, c) = (p3.clone(), c3.clone());
             async move {
                 let at = c[i % CONCURRENCY].lock().await.1.clone();

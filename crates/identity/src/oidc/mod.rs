@@ -415,19 +415,18 @@ impl Provider {
     }
 
     /// Client authentication at the token endpoint (secret compared by hash, constant time).
+    /// One read: the client and its secret hash (the token endpoint's hot path).
     async fn authenticate_client(&self, client_id: &str, secret: &str) -> OResult<Client> {
-        let row = sqlx::query("SELECT secret_hash FROM oidc_clients WHERE client_id = $1 AND disabled = 0")
-            .bind(client_id)
-            .fetch_optional(self.db.reader())
-            .await?;
-        let ok = match row {
-            Some(r) => tokens_equal(&r.try_get::<String, _>("secret_hash")?, &hash_token(secret)),
-            None => false,
-        };
-        if !ok {
-            return Err(oauth("invalid_client", "客户端认证失败"));
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CLIENT_COLUMNS}, secret_hash FROM oidc_clients WHERE client_id = $1 AND disabled = 0"
+        )))
+        .bind(client_id)
+        .fetch_optional(self.db.reader())
+        .await?;
+        match row {
+            Some(r) if tokens_equal(&r.try_get::<String, _>("secret_hash")?, &hash_token(secret)) => Ok(client_from(&r)?),
+            _ => Err(oauth("invalid_client", "客户端认证失败")),
         }
-        self.client(client_id).await?.ok_or_else(|| oauth("invalid_client", "客户端认证失败"))
     }
 
     // ---- authorization endpoint ----

@@ -122,13 +122,13 @@ pub async fn apply_form(State(app): State<AppState>, c: Chrome, person: PersonSe
     };
     let en = c.en;
     render(ApplyPage {
-        title: p.title,
-        department: p.lead_department_name,
+        title: p.title.clone(),
+        department: p.lead_department_name.clone(),
         promised_days: p.promised_days,
         target_kind: kind,
         target_code: code,
         fields: field_views(&p.form, &values, &[], en),
-        materials: p.materials,
+        materials: p.materials.clone(),
         deliveries: delivery_options(Delivery::Electronic, en),
         error: None,
         idempotency_key: uuid::Uuid::new_v4().simple().to_string(),
@@ -186,8 +186,12 @@ async fn case_page(app: &AppState, c: Chrome, case: Case, problems: Vec<Problem>
     let target = Target::parse(&case.target_kind, &case.target_code).ok_or(CaseError::NotFound)?;
     let p = app.cases.prepare(&target).await?;
     let v = app.cases.view(case).await?;
-    let materials =
-        p.materials.into_iter().map(|slot| MaterialRow { file: v.materials.iter().find(|m| m.name == slot.name).cloned(), slot }).collect();
+    let materials = p
+        .materials
+        .iter()
+        .cloned()
+        .map(|slot| MaterialRow { file: v.materials.iter().find(|m| m.name == slot.name).cloned(), slot })
+        .collect();
     let en = c.en;
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let mut res = render(CasePage {
