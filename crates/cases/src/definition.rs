@@ -23,27 +23,51 @@ pub struct WorkflowDef {
     pub auto_approve: bool,
     #[serde(default)]
     pub steps: Vec<StepDef>,
+    /// 联合审查: other departments that review the same application in parallel.
+    #[serde(default)]
+    pub joint_review: Vec<JointReview>,
+}
+
+/// A department joining the review of an item (its own branch of the case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JointReview {
+    /// Credit code of the reviewing department.
+    pub department: String,
+    /// What it reviews, e.g. 现场核查.
+    pub name: String,
+    /// Its steps (default: one 联合审查 step for its approvers).
+    #[serde(default)]
+    pub steps: Vec<StepDef>,
 }
 
 impl WorkflowDef {
     pub fn check(&self) -> Result<(), CaseError> {
         if let Some(f) = &self.form {
-            f.check().map_err(CaseError::Config)?;
+            f.check().map_err(CaseError::BadDefinition)?;
         }
         for r in &self.rules {
-            check_rule(r).map_err(CaseError::Config)?;
+            check_rule(r).map_err(CaseError::BadDefinition)?;
         }
         let mut keys = std::collections::BTreeSet::new();
         for s in &self.steps {
             if s.key.is_empty() || s.name.trim().is_empty() {
-                return Err(CaseError::Config("环节缺少代码或名称".into()));
+                return Err(CaseError::BadDefinition("环节缺少代码或名称".into()));
             }
             if !keys.insert(s.key.as_str()) {
-                return Err(CaseError::Config(format!("环节“{}”重复", s.key)));
+                return Err(CaseError::BadDefinition(format!("环节“{}”重复", s.key)));
             }
             if yiwang_identity::Role::parse(&s.role).is_none() {
-                return Err(CaseError::Config(format!("环节“{}”的角色“{}”不存在", s.name, s.role)));
+                return Err(CaseError::BadDefinition(format!("环节“{}”的角色“{}”不存在", s.name, s.role)));
             }
+        }
+        for j in &self.joint_review {
+            yiwang_core::codes::CreditCode::parse(&j.department)
+                .map_err(|e| CaseError::BadDefinition(format!("联合审查部门代码无效：{e}")))?;
+            if j.name.trim().is_empty() {
+                return Err(CaseError::BadDefinition("联合审查缺少名称".into()));
+            }
+            let sub = WorkflowDef { steps: j.steps.clone(), ..Default::default() };
+            sub.check()?;
         }
         Ok(())
     }
@@ -56,6 +80,7 @@ pub struct Workflow {
     pub rules: Vec<Rule>,
     pub auto_approve: bool,
     pub steps: Vec<StepDef>,
+    pub joint_review: Vec<JointReview>,
 }
 
 fn step(key: &str, name: &str, name_en: &str) -> StepDef {
@@ -78,6 +103,24 @@ impl Workflow {
             rules: def.rules,
             auto_approve: def.auto_approve,
             steps: if def.steps.is_empty() { default_steps(item.doc.case_kind) } else { def.steps },
+            joint_review: def
+                .joint_review
+                .into_iter()
+                .map(|j| JointReview {
+                    steps: if j.steps.is_empty() {
+                        vec![StepDef {
+                            key: "joint".into(),
+                            name: "联合审查".into(),
+                            name_en: Some("Joint review".into()),
+                            role: "approver".into(),
+                            days: None,
+                        }]
+                    } else {
+                        j.steps
+                    },
+                    ..j
+                })
+                .collect(),
         }
     }
 }

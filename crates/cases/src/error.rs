@@ -31,6 +31,8 @@ pub enum CaseError {
     Code(#[from] CodeError),
     #[error("配置错误：{0}")]
     Config(String),
+    #[error("办理流程定义有误：{0}")]
+    BadDefinition(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -62,6 +64,7 @@ impl DomainError for CaseError {
             CaseError::BadMaterial(_) => "BAD_MATERIAL",
             CaseError::Code(e) => e.code(),
             CaseError::Config(_) => "INTERNAL",
+            CaseError::BadDefinition(_) => "BAD_WORKFLOW",
             CaseError::Store(e) => e.code(),
         }
     }
@@ -69,9 +72,11 @@ impl DomainError for CaseError {
         match self {
             CaseError::NotFound | CaseError::ItemNotFound(_) => ErrorKind::NotFound,
             CaseError::Forbidden => ErrorKind::Forbidden,
-            CaseError::InvalidField { .. } | CaseError::PrecheckFailed(_) | CaseError::BadMaterial(_) | CaseError::Code(_) => {
-                ErrorKind::Invalid
-            }
+            CaseError::InvalidField { .. }
+            | CaseError::PrecheckFailed(_)
+            | CaseError::BadMaterial(_)
+            | CaseError::Code(_)
+            | CaseError::BadDefinition(_) => ErrorKind::Invalid,
             CaseError::WrongState(_) | CaseError::Stale | CaseError::Refused(_) | CaseError::SequenceExhausted => ErrorKind::Conflict,
             CaseError::Config(_) => ErrorKind::Internal,
             CaseError::Store(e) => e.kind(),

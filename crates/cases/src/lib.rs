@@ -151,6 +151,8 @@ pub struct Prepared {
     pub materials: Vec<MaterialSlot>,
     pub items: Vec<(Item, Workflow)>,
     pub auto_approve: bool,
+    /// Names of joint-review departments, by credit code.
+    pub department_names: std::collections::HashMap<String, String>,
 }
 
 /// The applicant's input.
@@ -368,6 +370,11 @@ impl Cases {
                 }
             }
         }
+        let mut department_names = std::collections::HashMap::new();
+        for j in items.iter().flat_map(|(_, w)| w.joint_review.iter()) {
+            let name = self.catalog.department(&j.department).await.map(|d| d.name).map_err(catalog_err)?;
+            department_names.insert(j.department.clone(), name);
+        }
         let instant = items.iter().all(|(i, _)| i.doc.case_kind == CaseKind::Instant) && promised == 0;
         let auto_approve = items.iter().all(|(_, w)| w.auto_approve);
         Ok(Prepared {
@@ -382,6 +389,7 @@ impl Cases {
             materials,
             items,
             auto_approve,
+            department_names,
         })
     }
 
@@ -583,17 +591,17 @@ impl Cases {
         Ok(precheck::run(&p.form, &required, &rules, &facts))
     }
 
+    /// One branch per item, plus one per joint-review department of an item (并联审批).
     fn branches_for(p: &Prepared, form: &Values) -> Vec<Branch> {
-        p.items
-            .iter()
-            .enumerate()
-            .map(|(i, (item, wf))| Branch {
-                branch_no: i as i64 + 1,
+        let mut out = Vec::new();
+        let mut push = |item: &Item, wf: &Workflow, dept: (&str, &str), name: String, steps: &[StepDef]| {
+            out.push(Branch {
+                branch_no: out.len() as i64 + 1,
                 item_code: item.impl_code.clone(),
-                item_name: item.doc.name.clone(),
-                department_code: item.doc.department_code.clone(),
-                department_name: item.department_name.clone(),
-                steps: wf.steps.clone(),
+                item_name: name,
+                department_code: dept.0.to_string(),
+                department_name: dept.1.to_string(),
+                steps: steps.to_vec(),
                 step_index: 0,
                 status: BranchStatus::Waiting,
                 step_started: None,
@@ -601,7 +609,15 @@ impl Cases {
                 decided_at: None,
                 form: wf.form.normalise(form),
             })
-            .collect()
+        };
+        for (item, wf) in &p.items {
+            push(item, wf, (&item.doc.department_code, &item.department_name), item.doc.name.clone(), &wf.steps);
+            for j in &wf.joint_review {
+                let dept_name = p.department_names.get(&j.department).cloned().unwrap_or_default();
+                push(item, wf, (&j.department, &dept_name), format!("{}（联合审查：{}）", item.doc.name, j.name), &j.steps);
+            }
+        }
+        out
     }
 
     /// Submit a draft. Resubmitting an already submitted case returns it unchanged (idempotent).

@@ -518,3 +518,44 @@ async fn concurrent_submissions_get_distinct_numbers() {
         assert!(numbers.iter().any(|n| n.ends_with("0001")) && numbers.iter().any(|n| n.ends_with("0020")));
     }
 }
+
+#[tokio::test]
+async fn joint_review_adds_a_parallel_department() {
+    for w in worlds().await {
+        let biz = business();
+        let target = w.item("spjy");
+        let p = w.cases.prepare(&target).await.unwrap();
+        let mut v = Cases::prefill(&p.form, &biz);
+        v.insert("contact_name".into(), "张伟".into());
+        v.insert("contact_phone".into(), "13900139000".into());
+        let d = w.cases.create_draft(&biz, &target, &ApplicationInput { values: v, ..Default::default() }, None).await.unwrap();
+        for m in p.materials.iter().filter(|m| m.required) {
+            w.cases.attach_material(&biz, &d.case_id, &m.name, "m.pdf", PDF).await.unwrap();
+        }
+        let case = w.cases.submit(&biz, &d.case_id).await.unwrap();
+        assert_eq!(case.branches.len(), 2);
+        let joint = &case.branches[1];
+        assert_eq!(joint.department_code, "1136010059797114FH");
+        assert!(joint.item_name.contains("联合审查") && joint.department_name.contains("市场监督管理局"), "{joint:?}");
+        let window = w.staff("window1", "qs-spj", Role::Window);
+        let mut case = w.cases.act(&window, &case.case_id, case.version, &Action::Accept { on_the_spot: false }).await.unwrap();
+        // The inspection's own 3-day limit: Mon 23 Nov + 3 working days.
+        assert_eq!(case.branches[1].step_due.as_deref(), Some("2026-11-26"));
+        let spj = w.staff("spj-approver", "qs-spj", Role::Approver);
+        for _ in 0..2 {
+            case = w.cases.act(&spj, &case.case_id, case.version, &Action::Approve { branch: 1, note: String::new() }).await.unwrap();
+        }
+        assert_eq!(case.status, CaseStatus::InProgress, "waits for the inspection");
+        let scjg = Staff {
+            username: "scjg-approver".into(),
+            display_name: "核查员".into(),
+            department: Some("1136010059797114FH".into()),
+            region: None,
+            roles: vec![Role::Approver],
+        };
+        let case =
+            w.cases.act(&scjg, &case.case_id, case.version, &Action::Approve { branch: 2, note: "场所符合要求".into() }).await.unwrap();
+        assert_eq!(case.status, CaseStatus::Delivered);
+        assert_eq!(case.outcome, Some(Outcome::Approved));
+    }
+}

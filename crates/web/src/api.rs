@@ -452,7 +452,9 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_cases::staff_case,
         crate::api_cases::act,
         crate::api_cases::window_apply,
-        crate::api_cases::staff_material
+        crate::api_cases::staff_material,
+        crate::api_cases::get_workflow,
+        crate::api_cases::put_workflow
     ),
     components(schemas(
         ErrorBody,
@@ -491,7 +493,11 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         yiwang_cases::form::Field,
         yiwang_cases::MaterialSlot,
         yiwang_cases::MaterialInfo,
-        yiwang_cases::Problem
+        yiwang_cases::Problem,
+        yiwang_cases::WorkflowDef,
+        yiwang_cases::definition::JointReview,
+        yiwang_cases::precheck::Rule,
+        yiwang_cases::StepDef
     ))
 )]
 pub struct ApiDoc;

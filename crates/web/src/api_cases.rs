@@ -483,3 +483,32 @@ pub async fn staff_material(
     app.identity.audit(&staff.staff.username, "case.material.read", &id, &name, &staff.source).await?;
     Ok(material_response(&info, bytes))
 }
+
+/// An item's workflow definition (form, pre-check rules, steps, joint review) as stored, or
+/// `null` when the item uses the defaults.
+#[utoipa::path(get, path = "/api/v1/items/{code}/workflow", tag = "cases", responses((status = 200, body = Option<yiwang_cases::WorkflowDef>)))]
+pub async fn get_workflow(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+) -> ApiResult<Json<Option<yiwang_cases::WorkflowDef>>> {
+    staff.require(Permission::Workbench)?;
+    Ok(Json(app.cases.definition(&code).await?))
+}
+
+/// Replace an item's workflow definition (department administrators of the item's department,
+/// platform administrators). Checked before it is stored; running cases keep the steps they
+/// started with.
+#[utoipa::path(put, path = "/api/v1/items/{code}/workflow", tag = "cases", request_body = yiwang_cases::WorkflowDef,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 500, body = ErrorBody)))]
+pub async fn put_workflow(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+    ApiJson(def): ApiJson<yiwang_cases::WorkflowDef>,
+) -> ApiResult<StatusCode> {
+    staff.require(Permission::ManageCatalog)?;
+    app.cases.set_definition(&staff.staff, &code, &def).await?;
+    app.identity.audit(&staff.staff.username, "item.workflow", &code, "updated", &staff.source).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

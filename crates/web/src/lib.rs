@@ -73,6 +73,7 @@ pub fn router(app: AppState) -> Router {
         .route("/items/{code}/publish", post(api::publish_item))
         .route("/items/{code}/status", post(api::item_status))
         .route("/items/{code}/history", get(api::item_history))
+        .route("/items/{code}/workflow", get(api_cases::get_workflow).put(api_cases::put_workflow))
         .route("/departments", get(api::departments))
         .route("/departments/{code}", get(api::department))
         .route("/regions", get(api::regions))

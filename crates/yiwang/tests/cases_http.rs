@@ -379,6 +379,21 @@ async fn bad_input_and_window_intake() {
         let r = t.get_with("/api/v1/applications/form", &zhang.cookie).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST);
 
+        // Workflow definitions: department admins of the item's department only; checked first.
+        let spj = t.login(SPJ.0, SPJ.1).await;
+        let gaj = t.login(GAJ.0, GAJ.1).await;
+        let path = format!("/api/v1/items/{}/workflow", item("qy-bg"));
+        let bad = json!({"steps": [{"key": "a", "name": "审查", "role": "janitor"}]});
+        let r = t.json("PUT", &path, &bad, Some(&spj)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        assert_eq!(r.json()["code"], "BAD_WORKFLOW");
+        let good = json!({"steps": [{"key": "review", "name": "审核", "days": 1}, {"key": "sign", "name": "签批", "role": "dept_admin"}],
+            "rules": [{"fact": "applicant.kind", "op": "eq", "value": "business", "message": "仅限企业"}]});
+        assert_eq!(t.json("PUT", &path, &good, Some(&gaj)).await.status, StatusCode::FORBIDDEN);
+        assert_eq!(t.json("PUT", &path, &good, Some(&spj)).await.status, StatusCode::NO_CONTENT);
+        let got = t.get_with(&path, &spj.cookie).await.json();
+        assert_eq!(got["steps"][1]["role"], "dept_admin");
+
         // Window intake: a wrong check digit is caught; a good one is accepted and finished.
         let window = t.login("gaj-window", "yiwang-demo-staff").await;
         let body = |id: &str| {
