@@ -205,6 +205,18 @@ impl Identity {
     }
 
     /// Sign a person in by ID number or phone and password.
+    /// Register and sign straight in. The password was hashed a moment ago, so the session is
+    /// opened without a second argon2 run.
+    pub async fn register_and_sign_in(&self, n: NewPerson<'_>, client: ClientInfo<'_>) -> Result<(Person, String, Session)> {
+        let p = self.register_person(n).await?;
+        let mut tx = self.db.begin().await?;
+        let token = self.open_session(&mut tx, Kind::Person, &p.subject, Stage::Full, client).await?;
+        record_login_in(&mut tx, Kind::Person, &p.subject, "success: registered", client).await?;
+        tx.commit().await?;
+        let session = self.session(&token).await?.ok_or(IdentityError::Unauthenticated)?;
+        Ok((p, token, session))
+    }
+
     pub async fn login_person(&self, login: &str, password: &str, client: ClientInfo<'_>) -> Result<(String, Session)> {
         let login = login.trim().to_ascii_uppercase();
         let row = sqlx::query("SELECT subject, password_hash, locked_until FROM persons WHERE id_number = $1 OR phone = $1")

@@ -67,20 +67,9 @@ pub async fn register(
     ApiJson(r): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
     app.login_limiter.check(&source)?;
-    let p = app
-        .identity
-        .register_person(NewPerson {
-            name: &r.name,
-            id_number: &r.id_number,
-            phone: &r.phone,
-            email: r.email.as_deref(),
-            password: &r.password,
-        })
-        .await?;
-    let (token, session) = app
-        .identity
-        .login_person(&p.id_number, &r.password, ClientInfo { source: &source, user_agent: auth::user_agent(&headers) })
-        .await?;
+    let new = NewPerson { name: &r.name, id_number: &r.id_number, phone: &r.phone, email: r.email.as_deref(), password: &r.password };
+    let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
+    let (_, token, session) = app.identity.register_and_sign_in(new, client).await?;
     Ok((StatusCode::CREATED, [(header::SET_COOKIE, auth::session_cookie(&token, app.settings.secure_cookies))], Json(me(&session)))
         .into_response())
 }

@@ -664,9 +664,9 @@ impl Provider {
         let token_hash = hash_token(p.refresh_token.as_deref().unwrap_or(""));
         let client_id = client.client_id.clone();
         let asked = p.scope.clone();
-        let rotated =
-            self.db.write(move |tx| Box::pin(async move { rotate_refresh(tx, &token_hash, &client_id, asked.as_deref()).await })).await?;
-        let (grant, refresh) = rotated?;
+        // One short transaction through the group-commit writer.
+        let (grant, refresh) =
+            self.db.write(move |tx| Box::pin(async move { rotate_refresh(tx, &token_hash, &client_id, asked.as_deref()).await })).await??;
         Ok(TokenResponse {
             access_token: self.access_token(&grant).await?,
             token_type: "Bearer",
@@ -865,58 +865,44 @@ struct Grant {
     auth_time: String,
 }
 
-/// Does a principal match an ID token subject?
-/// The transaction of a refresh: `Ok(Err(..))` is a refusal whose writes (a revoked grant on
-/// reuse) must still be committed.
-async fn rotate_refresh(tx: &mut Tx, token_hash: &str, client_id: &str, asked: Option<&str>) -> Result<OResult<(Grant, String)>> {
-    let row = sqlx::query(
-        "SELECT r.expires_at, r.used_at, g.grant_id, g.client_id, g.kind, g.principal, g.acting_for, g.scope, g.auth_time, g.revoked_at
-         FROM oidc_refresh_tokens r JOIN oidc_grants g ON g.grant_id = r.grant_id WHERE r.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(row) = row else { return Ok(Err(oauth("invalid_grant", "刷新令牌无效"))) };
+const REFRESH_QUERY: &str =
+    "SELECT r.expires_at, r.used_at, g.grant_id, g.client_id, g.kind, g.principal, g.acting_for, g.scope, g.auth_time, g.revoked_at
+     FROM oidc_refresh_tokens r JOIN oidc_grants g ON g.grant_id = r.grant_id WHERE r.token_hash = $1";
+
+/// What a presented refresh token allows.
+enum RefreshCheck {
+    Rotate(Grant),
+    /// A used token came back: the grant must be revoked (theft detection).
+    Reused(String),
+    Refuse(OAuthError),
+}
+
+fn check_refresh(row: Option<&yiwang_store::Row>, client_id: &str, asked: Option<&str>) -> Result<RefreshCheck> {
+    let Some(row) = row else { return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌无效"))) };
     let get = |c: &str| row.try_get::<String, _>(c).map_err(IdentityError::from);
     let get_opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(IdentityError::from);
     let grant_id = get("grant_id")?;
     if get("client_id")? != client_id {
-        return Ok(Err(oauth("invalid_grant", "刷新令牌不属于该客户端")));
+        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌不属于该客户端")));
     }
     if get_opt("revoked_at")?.is_some() {
-        return Ok(Err(oauth("invalid_grant", "授权已撤销，请重新登录")));
+        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "授权已撤销，请重新登录")));
     }
     if get_opt("used_at")?.is_some() {
-        sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE grant_id = $2")
-            .bind(now_text())
-            .bind(&grant_id)
-            .execute(&mut **tx)
-            .await?;
-        tracing::warn!(grant = %grant_id, client = %client_id, "refresh token reuse: grant revoked");
-        return Ok(Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销")));
+        return Ok(RefreshCheck::Reused(grant_id));
     }
     if get("expires_at")? < now_text() {
-        return Ok(Err(oauth("invalid_grant", "刷新令牌已过期")));
+        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌已过期")));
     }
     let mut scope = get("scope")?;
     if let Some(asked) = asked.filter(|s| !s.trim().is_empty()) {
         let granted: BTreeSet<&str> = scope.split_whitespace().collect();
         if asked.split_whitespace().any(|s| !granted.contains(s)) {
-            return Ok(Err(oauth("invalid_scope", "刷新时不能扩大授权范围")));
+            return Ok(RefreshCheck::Refuse(oauth("invalid_scope", "刷新时不能扩大授权范围")));
         }
         scope = asked.split_whitespace().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" ");
     }
-    let n = sqlx::query("UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL")
-        .bind(now_text())
-        .bind(token_hash)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if n == 0 {
-        return Ok(Err(oauth("invalid_grant", "刷新令牌已使用")));
-    }
-    let refresh = Provider::new_refresh_token(tx, &grant_id).await?;
-    let grant = Grant {
+    Ok(RefreshCheck::Rotate(Grant {
         grant_id,
         client_id: client_id.to_string(),
         kind: Kind::parse(&get("kind")?).unwrap_or(Kind::Person),
@@ -924,10 +910,51 @@ async fn rotate_refresh(tx: &mut Tx, token_hash: &str, client_id: &str, asked: O
         acting_for: get_opt("acting_for")?,
         scope,
         auth_time: get("auth_time")?,
-    };
-    Ok(Ok((grant, refresh)))
+    }))
 }
 
+/// Mark the token used only if it still is unused and its grant still stands, then issue the
+/// next one. `None` means another request got there first.
+async fn rotate_checked(tx: &mut Tx, token_hash: &str, grant_id: &str) -> Result<Option<String>> {
+    let n = sqlx::query(
+        "UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL
+           AND EXISTS (SELECT 1 FROM oidc_grants g WHERE g.grant_id = $3 AND g.revoked_at IS NULL)",
+    )
+    .bind(now_text())
+    .bind(token_hash)
+    .bind(grant_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if n != 1 {
+        return Ok(None);
+    }
+    Ok(Some(Provider::new_refresh_token(tx, grant_id).await?))
+}
+
+/// The transaction of a refresh: `Ok(Err(..))` is a refusal whose writes (a revoked grant on
+/// reuse) must still be committed.
+async fn rotate_refresh(tx: &mut Tx, token_hash: &str, client_id: &str, asked: Option<&str>) -> Result<OResult<(Grant, String)>> {
+    let row = sqlx::query(REFRESH_QUERY).bind(token_hash).fetch_optional(&mut **tx).await?;
+    match check_refresh(row.as_ref(), client_id, asked)? {
+        RefreshCheck::Refuse(e) => Ok(Err(e)),
+        RefreshCheck::Reused(grant_id) => {
+            sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE grant_id = $2")
+                .bind(now_text())
+                .bind(&grant_id)
+                .execute(&mut **tx)
+                .await?;
+            tracing::warn!(grant = %grant_id, client = %client_id, "refresh token reuse: grant revoked");
+            Ok(Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销")))
+        }
+        RefreshCheck::Rotate(grant) => match rotate_checked(tx, token_hash, &grant.grant_id).await? {
+            Some(refresh) => Ok(Ok((grant, refresh))),
+            None => Ok(Err(oauth("invalid_grant", "刷新令牌已使用"))),
+        },
+    }
+}
+
+/// Does a principal match an ID token subject?
 pub fn session_is_subject(session: &Session, sub: &str) -> bool {
     match &session.principal {
         Principal::Staff(s) => s.username == sub,

@@ -125,11 +125,9 @@ pub async fn register(
     let token = auth::check_login_token(&headers, &f.csrf_token)?;
     app.login_limiter.check(&source)?;
     let new = NewPerson { name: &f.name, id_number: &f.id_number, phone: &f.phone, email: Some(&f.email), password: &f.password };
-    match app.identity.register_person(new).await {
-        Ok(p) => {
-            // Registered: sign straight in.
-            let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
-            let (session_token, _) = app.identity.login_person(&p.id_number, &f.password, client).await?;
+    let client = ClientInfo { source: &source, user_agent: auth::user_agent(&headers) };
+    match app.identity.register_and_sign_in(new, client).await {
+        Ok((_, session_token, _)) => {
             Ok(auth::signed_in(Redirect::to("/account").into_response(), &session_token, app.settings.secure_cookies))
         }
         Err(e) if form_error(&e) => {
