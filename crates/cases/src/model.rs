@@ -57,26 +57,9 @@ impl Applicant {
     }
 }
 
-macro_rules! status_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $zh:literal, $en:literal;)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant,)+ }
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-            pub fn key(self) -> &'static str { match self { $($name::$variant => $key,)+ } }
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
-            pub fn label_en(self) -> &'static str { match self { $($name::$variant => $en,)+ } }
-            pub fn label(self, english: bool) -> &'static str { if english { self.label_en() } else { self.label_zh() } }
-            /// For templates, which pass arguments by reference.
-            pub fn label_for(self, english: &bool) -> &'static str { self.label(*english) }
-            pub fn parse(s: &str) -> Option<Self> { $name::ALL.iter().copied().find(|v| v.key() == s) }
-        }
-    };
-}
+use yiwang_core::labelled_enum;
 
-status_enum!(
+labelled_enum!(
     /// 办件状态.
     CaseStatus {
         Draft => "draft", "草稿", "Draft";
@@ -97,7 +80,7 @@ impl CaseStatus {
     }
 }
 
-status_enum!(
+labelled_enum!(
     /// 部门分支状态 (one per department item of the case).
     BranchStatus {
         Waiting => "waiting", "待受理", "Waiting";
@@ -107,7 +90,7 @@ status_enum!(
     }
 );
 
-status_enum!(
+labelled_enum!(
     /// 办理结果.
     Outcome {
         Approved => "approved", "准予办理", "Approved";
@@ -116,7 +99,7 @@ status_enum!(
     }
 );
 
-status_enum!(
+labelled_enum!(
     /// 送达方式.
     Delivery {
         Electronic => "electronic", "电子送达（电子证照、电子文书）", "Electronic";
@@ -125,7 +108,7 @@ status_enum!(
     }
 );
 
-status_enum!(
+labelled_enum!(
     /// 申请渠道.
     Channel {
         Online => "online", "网上申请", "Online";
@@ -133,7 +116,7 @@ status_enum!(
     }
 );
 
-status_enum!(
+labelled_enum!(
     /// Timeline event kinds (办件轨迹).
     EventKind {
         Submitted => "submitted", "提交申请", "Application submitted";

@@ -12,17 +12,27 @@ pub(crate) const CASE_COLUMNS: &str = "case_id, case_number, target_kind, target
     applicant_kind, applicant_name, applicant_id_number, contact_phone, channel, status, outcome, form, delivery, delivery_address,
     submitted_at, accepted_at, concluded_at, due_date, paused_since, corrections, correction_note, decision_note, version, created_at, updated_at";
 
+fn text(r: &Row, c: &str) -> Result<String> {
+    r.try_get::<String, _>(c).map_err(CaseError::from)
+}
+
+fn opt(r: &Row, c: &str) -> Result<Option<String>> {
+    r.try_get::<Option<String>, _>(c).map_err(CaseError::from)
+}
+
+/// A column holding one of a vocabulary's keys.
+fn key_col<T>(r: &Row, c: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T> {
+    let v = text(r, c)?;
+    parse(&v).ok_or_else(|| bad(c, &v))
+}
+
 fn bad(what: &str, v: &str) -> CaseError {
     CaseError::Config(format!("数据库中的{what}无效：{v}"))
 }
 
 pub(crate) fn case_from(r: &Row) -> Result<Case> {
-    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
-    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
-    let kind = s("applicant_kind")?;
-    let status = s("status")?;
-    let channel = s("channel")?;
-    let delivery = s("delivery")?;
+    let s = |c: &str| text(r, c);
+    let o = |c: &str| opt(r, c);
     let form: Values = serde_json::from_str(&s("form")?)?;
     Ok(Case {
         case_id: s("case_id")?,
@@ -32,17 +42,17 @@ pub(crate) fn case_from(r: &Row) -> Result<Case> {
         title: s("title")?,
         lead_department: s("lead_department")?,
         lead_department_name: s("lead_department_name")?,
-        applicant_kind: ApplicantKind::parse(&kind).ok_or_else(|| bad("申请人类型", &kind))?,
+        applicant_kind: key_col(r, "applicant_kind", ApplicantKind::parse)?,
         applicant_name: s("applicant_name")?,
         applicant_id_number: s("applicant_id_number")?,
         contact_phone: o("contact_phone")?,
         owner: s("owner")?,
         account: o("account")?,
-        channel: Channel::parse(&channel).ok_or_else(|| bad("渠道", &channel))?,
-        status: CaseStatus::parse(&status).ok_or_else(|| bad("状态", &status))?,
+        channel: key_col(r, "channel", Channel::parse)?,
+        status: key_col(r, "status", CaseStatus::parse)?,
         outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
         form,
-        delivery: Delivery::parse(&delivery).ok_or_else(|| bad("送达方式", &delivery))?,
+        delivery: key_col(r, "delivery", Delivery::parse)?,
         delivery_address: o("delivery_address")?,
         submitted_at: o("submitted_at")?,
         accepted_at: o("accepted_at")?,
@@ -60,9 +70,8 @@ pub(crate) fn case_from(r: &Row) -> Result<Case> {
 }
 
 fn branch_from(r: &Row) -> Result<Branch> {
-    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
-    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
-    let status = s("status")?;
+    let s = |c: &str| text(r, c);
+    let o = |c: &str| opt(r, c);
     Ok(Branch {
         branch_no: r.try_get("branch_no")?,
         item_code: s("item_code")?,
@@ -71,7 +80,7 @@ fn branch_from(r: &Row) -> Result<Branch> {
         department_name: s("department_name")?,
         steps: serde_json::from_str(&s("steps")?)?,
         step_index: r.try_get("step_index")?,
-        status: BranchStatus::parse(&status).ok_or_else(|| bad("分支状态", &status))?,
+        status: key_col(r, "status", BranchStatus::parse)?,
         step_started: o("step_started")?,
         step_due: o("step_due")?,
         decided_at: o("decided_at")?,
@@ -310,20 +319,17 @@ async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
 
 /// Rows for lists.
 pub(crate) fn summary_from(r: &Row) -> Result<CaseSummary> {
-    let s = |c: &str| r.try_get::<String, _>(c).map_err(CaseError::from);
-    let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(CaseError::from);
-    let status = s("status")?;
-    let channel = s("channel")?;
-    let kind = s("applicant_kind")?;
+    let s = |c: &str| text(r, c);
+    let o = |c: &str| opt(r, c);
     Ok(CaseSummary {
         case_id: s("case_id")?,
         case_number: o("case_number")?,
         title: s("title")?,
-        status: CaseStatus::parse(&status).ok_or_else(|| bad("状态", &status))?,
+        status: key_col(r, "status", CaseStatus::parse)?,
         outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
-        channel: Channel::parse(&channel).ok_or_else(|| bad("渠道", &channel))?,
+        channel: key_col(r, "channel", Channel::parse)?,
         applicant_name: s("applicant_name")?,
-        applicant_kind: ApplicantKind::parse(&kind).ok_or_else(|| bad("申请人类型", &kind))?,
+        applicant_kind: key_col(r, "applicant_kind", ApplicantKind::parse)?,
         submitted_at: o("submitted_at")?,
         due_date: o("due_date")?,
         updated_at: s("updated_at")?,

@@ -4,32 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// Generates a closed enum with a stable snake_case key, a Chinese and an English label,
-/// and a parser that accepts the key or either label (spreadsheets use the Chinese one).
-macro_rules! labelled_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $key:literal, $zh:literal, $en:literal;)+ }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant,)+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
-            pub fn key(self) -> &'static str { match self { $($name::$variant => $key,)+ } }
-            pub fn label_zh(self) -> &'static str { match self { $($name::$variant => $zh,)+ } }
-            pub fn label_en(self) -> &'static str { match self { $($name::$variant => $en,)+ } }
-            pub fn label(self, english: bool) -> &'static str { if english { self.label_en() } else { self.label_zh() } }
-            /// Accepts the key, the Chinese label or the English label.
-            pub fn parse(s: &str) -> Option<Self> {
-                let s = s.trim();
-                $name::ALL.iter().copied().find(|v| v.key() == s || v.label_zh() == s || v.label_en().eq_ignore_ascii_case(s))
-            }
-        }
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str(self.key()) }
-        }
-    };
-}
+use yiwang_core::labelled_enum;
 
 labelled_enum!(
     /// 事项类型 (GB/T 39554.1).

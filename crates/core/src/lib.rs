@@ -3,6 +3,7 @@
 
 pub mod codes;
 pub mod error;
+pub mod labels;
 pub mod mask;
 
 pub use error::{DomainError, ErrorKind};
