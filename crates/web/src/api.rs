@@ -436,6 +436,7 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_accounts::verify_in_person,
         crate::api_accounts::clients,
         crate::api_accounts::create_client,
+        crate::api_accounts::reset_staff_totp,
         crate::api_cases::application_form,
         crate::api_cases::create_application,
         crate::api_cases::save_form,

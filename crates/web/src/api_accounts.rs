@@ -326,3 +326,12 @@ pub async fn create_client(State(app): State<AppState>, s: StaffSession, ApiJson
     let c = app.provider.register_client(&s.staff, new, &s.source).await?;
     Ok((StatusCode::CREATED, Json(c)).into_response())
 }
+
+/// Clear a staff member's authenticator (platform administrators): all their sessions end and
+/// they enrol again at the next sign-in.
+#[utoipa::path(post, path = "/api/v1/staff/accounts/{username}/totp-reset", tag = "accounts",
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn reset_staff_totp(State(app): State<AppState>, s: StaffSession, Path(username): Path<String>) -> ApiResult<StatusCode> {
+    app.identity.reset_staff_totp(&s.staff, &username, &s.source).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -354,3 +354,28 @@ async fn openid_connect_with_a_certified_relying_party() {
         assert_eq!((r.status, r.json()["error"].as_str()), (StatusCode::UNAUTHORIZED, Some("invalid_client")));
     }
 }
+
+#[tokio::test]
+async fn platform_admin_resets_a_lost_authenticator() {
+    for t in apps().await {
+        let admin = t.login(ADMIN.0, ADMIN.1).await;
+        let window = t.login("window1", "yiwang-demo-staff").await;
+        // Only platform administrators may reset.
+        let r = t.json("POST", "/api/v1/staff/accounts/admin/totp-reset", &json!({}), Some(&window)).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        let r = t.json("POST", "/api/v1/staff/accounts/nobody/totp-reset", &json!({}), Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        let r = t.json("POST", "/api/v1/staff/accounts/window1/totp-reset", &json!({}), Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.body);
+        // Their sessions ended; the next sign-in enrols a new authenticator.
+        assert_eq!(t.get_with("/api/v1/auth/me", &window.cookie).await.status, StatusCode::UNAUTHORIZED);
+        let r = t.json("POST", "/api/v1/auth/login", &json!({"username": "window1", "password": "yiwang-demo-staff"}), None).await;
+        assert_eq!(r.json()["stage"], "enroll", "{}", r.body);
+        // The page form does the same, with a notice.
+        let r = t.form("/staff/totp-reset", &[("csrf_token", &admin.csrf), ("username", "gaj-window")], &admin.cookie).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.body.contains("id=\"client-notice\""));
+        let audit = t.app.identity.recent_audit(20).await.unwrap();
+        assert!(audit.iter().any(|a| a.action == "reset_totp" && a.target == "window1"));
+    }
+}

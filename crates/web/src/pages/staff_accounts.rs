@@ -77,13 +77,14 @@ struct ClientsPage {
     scopes: Vec<&'static str>,
     created: Option<(String, String)>,
     error: Option<String>,
+    notice: Option<String>,
     issuer: String,
 }
 
 async fn clients_page(app: &AppState, c: Chrome, created: Option<(String, String)>, error: Option<String>) -> PageResult {
     let clients = app.provider.clients().await?;
     let scopes = SCOPES.iter().map(|s| s.0).collect();
-    render(ClientsPage { c, clients, scopes, created, error, issuer: app.provider.issuer().to_string() })
+    render(ClientsPage { c, clients, scopes, created, error, notice: None, issuer: app.provider.issuer().to_string() })
 }
 
 pub async fn clients(State(app): State<AppState>, c: Chrome, s: StaffSession) -> PageResult {
@@ -132,4 +133,29 @@ pub async fn toggle_client(State(app): State<AppState>, c: Chrome, f: CsrfForm<T
     f.staff.require(Permission::ManageClients)?;
     app.provider.set_client_disabled(&f.staff.staff, &f.form.client_id, f.form.disabled == "1", &f.staff.source).await?;
     clients_page(&app, c, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct ResetTotpForm {
+    username: String,
+}
+
+/// A platform administrator clears a staff member's authenticator (lost phone); they enrol
+/// again at their next sign-in.
+pub async fn reset_totp(State(app): State<AppState>, c: Chrome, f: CsrfForm<ResetTotpForm>) -> PageResult {
+    f.staff.require(Permission::ManageClients)?;
+    match app.identity.reset_staff_totp(&f.staff.staff, f.form.username.trim(), &f.staff.source).await {
+        Ok(()) => {
+            let clients = app.provider.clients().await?;
+            let notice = Some(format!("已重置 {} 的动态口令，其下次登录时需重新绑定", f.form.username.trim()));
+            let scopes = SCOPES.iter().map(|s| s.0).collect();
+            render(ClientsPage { c, clients, scopes, created: None, error: None, notice, issuer: app.provider.issuer().to_string() })
+        }
+        Err(e @ IdentityError::NotFound(_)) => {
+            let mut res = clients_page(&app, c, None, Some(e.to_string())).await?;
+            *res.status_mut() = axum::http::StatusCode::NOT_FOUND;
+            Ok(res)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
