@@ -52,6 +52,9 @@ pub struct SigningKey {
 pub struct Keys {
     pub rsa: SigningKey,
     pub ed: SigningKey,
+    /// MAC key of refresh tokens, derived from the Ed25519 private key (so it is exactly as
+    /// protected as the signing keys and shared by every node).
+    pub refresh_mac: Vec<u8>,
 }
 
 impl Keys {
@@ -148,7 +151,15 @@ pub async fn load_or_create(db: &Db) -> Result<Keys> {
         let (kid, alg, private, jwk) = rows.iter().find(|r| r.1 == alg).ok_or_else(|| keys_err("signing key missing"))?;
         load_key(kid.clone(), *alg, private, jwk)
     };
-    Ok(Keys { rsa: pick(Alg::RS256)?, ed: pick(Alg::EdDSA)? })
+    let ed_private = rows.iter().find(|r| r.1 == Alg::EdDSA).map(|r| r.2.clone()).ok_or_else(|| keys_err("signing key missing"))?;
+    let refresh_mac = {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"yiwang/oidc/refresh-token/v1\0");
+        h.update(hex::decode(&ed_private).map_err(keys_err)?);
+        h.finalize().to_vec()
+    };
+    Ok(Keys { rsa: pick(Alg::RS256)?, ed: pick(Alg::EdDSA)?, refresh_mac })
 }
 
 /// The JSON Web Key Set: every live public key.

@@ -617,8 +617,9 @@ impl Provider {
             auth_time: get("auth_time")?,
         };
         sqlx::query(
-            "INSERT INTO oidc_grants (grant_id, client_id, kind, principal, acting_for, scope, auth_time, session_handle, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO oidc_grants (grant_id, client_id, kind, principal, acting_for, scope, auth_time, session_handle, created_at,
+                refresh_gen, refresh_expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10)",
         )
         .bind(&grant.grant_id)
         .bind(&grant.client_id)
@@ -629,10 +630,11 @@ impl Provider {
         .bind(&grant.auth_time)
         .bind(get("session_handle")?)
         .bind(now_text())
+        .bind(refresh_expiry())
         .execute(&mut *tx)
         .await?;
-        let refresh = Self::new_refresh_token(&mut tx, &grant.grant_id).await?;
         tx.commit().await?;
+        let refresh = refresh_token(&self.keys().await?.refresh_mac, &grant.grant_id, 1);
         let claims = self.claims(&grant).await?;
         let id_token = self.id_token(client, &grant, &claims, get_opt("nonce")?).await?;
         Ok(TokenResponse {
@@ -645,36 +647,109 @@ impl Provider {
         })
     }
 
-    async fn new_refresh_token(tx: &mut Tx, grant_id: &str) -> Result<String> {
-        let token = random_hex(32);
-        let now = chrono::Utc::now();
-        sqlx::query("INSERT INTO oidc_refresh_tokens (token_hash, grant_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(hash_token(&token))
-            .bind(grant_id)
-            .bind(timestamp_text(now))
-            .bind(timestamp_text(now + chrono::Duration::days(REFRESH_DAYS)))
-            .execute(&mut **tx)
-            .await?;
-        Ok(token)
-    }
-
-    /// Rotate a refresh token. Presenting a used one revokes the whole grant (theft detection).
-    /// Runs through the group-commit writer: rotations are small and frequent.
+    /// Rotate a refresh token: one guarded update of the grant's generation through the
+    /// group-commit writer. Presenting an earlier generation (a used token) revokes the grant
+    /// (theft detection, RFC 6819 5.2.2.3).
     async fn refresh(&self, client: &Client, p: &TokenParams) -> OResult<TokenResponse> {
-        let token_hash = hash_token(p.refresh_token.as_deref().unwrap_or(""));
-        let client_id = client.client_id.clone();
-        let asked = p.scope.clone();
-        // One short transaction through the group-commit writer.
-        let (grant, refresh) =
-            self.db.write(move |tx| Box::pin(async move { rotate_refresh(tx, &token_hash, &client_id, asked.as_deref()).await })).await??;
+        let keys = self.keys().await?;
+        let Some((grant_id, gen)) = parse_refresh_token(&keys.refresh_mac, p.refresh_token.as_deref().unwrap_or("")) else {
+            return Err(oauth("invalid_grant", "刷新令牌无效"));
+        };
+        let row = sqlx::query(
+            "SELECT client_id, kind, principal, acting_for, scope, auth_time, revoked_at, refresh_gen, refresh_expires_at
+             FROM oidc_grants WHERE grant_id = $1",
+        )
+        .bind(&grant_id)
+        .fetch_optional(self.db.reader())
+        .await?;
+        let Some(row) = row else { return Err(oauth("invalid_grant", "刷新令牌无效")) };
+        let get = |c: &str| row.try_get::<String, _>(c).map_err(IdentityError::from);
+        let get_opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(IdentityError::from);
+        if get("client_id")? != client.client_id {
+            return Err(oauth("invalid_grant", "刷新令牌不属于该客户端"));
+        }
+        if get_opt("revoked_at")?.is_some() {
+            return Err(oauth("invalid_grant", "授权已撤销，请重新登录"));
+        }
+        let current: i64 = row.try_get("refresh_gen")?;
+        if gen != current {
+            if gen < current {
+                self.revoke_for_reuse(&grant_id, &client.client_id).await?;
+                return Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销"));
+            }
+            return Err(oauth("invalid_grant", "刷新令牌无效"));
+        }
+        if get_opt("refresh_expires_at")?.is_none_or(|e| e < now_text()) {
+            return Err(oauth("invalid_grant", "刷新令牌已过期"));
+        }
+        let mut scope = get("scope")?;
+        if let Some(asked) = p.scope.as_deref().filter(|s| !s.trim().is_empty()) {
+            let granted: BTreeSet<&str> = scope.split_whitespace().collect();
+            if asked.split_whitespace().any(|s| !granted.contains(s)) {
+                return Err(oauth("invalid_scope", "刷新时不能扩大授权范围"));
+            }
+            scope = asked.split_whitespace().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" ");
+        }
+        let g = grant_id.clone();
+        let rotated = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let n = sqlx::query(
+                        "UPDATE oidc_grants SET refresh_gen = $1, refresh_expires_at = $2
+                         WHERE grant_id = $3 AND refresh_gen = $4 AND revoked_at IS NULL",
+                    )
+                    .bind(gen + 1)
+                    .bind(refresh_expiry())
+                    .bind(&g)
+                    .bind(gen)
+                    .execute(&mut **tx)
+                    .await?
+                    .rows_affected();
+                    Ok::<_, IdentityError>(n == 1)
+                })
+            })
+            .await?;
+        if !rotated {
+            // The same token was used twice at once, or the grant was just revoked.
+            self.revoke_for_reuse(&grant_id, &client.client_id).await?;
+            return Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销"));
+        }
+        let grant = Grant {
+            grant_id,
+            client_id: client.client_id.clone(),
+            kind: Kind::parse(&get("kind")?).unwrap_or(Kind::Person),
+            principal: get("principal")?,
+            acting_for: get_opt("acting_for")?,
+            scope,
+            auth_time: get("auth_time")?,
+        };
         Ok(TokenResponse {
             access_token: self.access_token(&grant).await?,
             token_type: "Bearer",
             expires_in: ACCESS_TOKEN_SECONDS,
-            refresh_token: refresh,
+            refresh_token: refresh_token(&keys.refresh_mac, &grant.grant_id, gen + 1),
             id_token: None,
             scope: grant.scope,
         })
+    }
+
+    async fn revoke_for_reuse(&self, grant_id: &str, client_id: &str) -> Result<()> {
+        let g = grant_id.to_string();
+        self.db
+            .write(move |tx| {
+                Box::pin(async move {
+                    sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE grant_id = $2 AND revoked_at IS NULL")
+                        .bind(now_text())
+                        .bind(&g)
+                        .execute(&mut **tx)
+                        .await?;
+                    Ok::<_, IdentityError>(())
+                })
+            })
+            .await?;
+        tracing::warn!(grant = %grant_id, client = %client_id, "refresh token reuse: grant revoked");
+        Ok(())
     }
 
     async fn access_token(&self, g: &Grant) -> Result<String> {
@@ -865,93 +940,30 @@ struct Grant {
     auth_time: String,
 }
 
-const REFRESH_QUERY: &str =
-    "SELECT r.expires_at, r.used_at, g.grant_id, g.client_id, g.kind, g.principal, g.acting_for, g.scope, g.auth_time, g.revoked_at
-     FROM oidc_refresh_tokens r JOIN oidc_grants g ON g.grant_id = r.grant_id WHERE r.token_hash = $1";
-
-/// What a presented refresh token allows.
-enum RefreshCheck {
-    Rotate(Grant),
-    /// A used token came back: the grant must be revoked (theft detection).
-    Reused(String),
-    Refuse(OAuthError),
+fn refresh_expiry() -> String {
+    timestamp_text(chrono::Utc::now() + chrono::Duration::days(REFRESH_DAYS))
 }
 
-fn check_refresh(row: Option<&yiwang_store::Row>, client_id: &str, asked: Option<&str>) -> Result<RefreshCheck> {
-    let Some(row) = row else { return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌无效"))) };
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(IdentityError::from);
-    let get_opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(IdentityError::from);
-    let grant_id = get("grant_id")?;
-    if get("client_id")? != client_id {
-        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌不属于该客户端")));
-    }
-    if get_opt("revoked_at")?.is_some() {
-        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "授权已撤销，请重新登录")));
-    }
-    if get_opt("used_at")?.is_some() {
-        return Ok(RefreshCheck::Reused(grant_id));
-    }
-    if get("expires_at")? < now_text() {
-        return Ok(RefreshCheck::Refuse(oauth("invalid_grant", "刷新令牌已过期")));
-    }
-    let mut scope = get("scope")?;
-    if let Some(asked) = asked.filter(|s| !s.trim().is_empty()) {
-        let granted: BTreeSet<&str> = scope.split_whitespace().collect();
-        if asked.split_whitespace().any(|s| !granted.contains(s)) {
-            return Ok(RefreshCheck::Refuse(oauth("invalid_scope", "刷新时不能扩大授权范围")));
-        }
-        scope = asked.split_whitespace().collect::<BTreeSet<_>>().into_iter().collect::<Vec<_>>().join(" ");
-    }
-    Ok(RefreshCheck::Rotate(Grant {
-        grant_id,
-        client_id: client_id.to_string(),
-        kind: Kind::parse(&get("kind")?).unwrap_or(Kind::Person),
-        principal: get("principal")?,
-        acting_for: get_opt("acting_for")?,
-        scope,
-        auth_time: get("auth_time")?,
-    }))
+fn refresh_mac(key: &[u8], grant_id: &str, gen: i64) -> String {
+    use hmac::Mac as _;
+    let Ok(mut mac) = hmac::Hmac::<Sha256>::new_from_slice(key) else { return String::new() };
+    mac.update(format!("{grant_id}.{gen}").as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
-/// Mark the token used only if it still is unused and its grant still stands, then issue the
-/// next one. `None` means another request got there first.
-async fn rotate_checked(tx: &mut Tx, token_hash: &str, grant_id: &str) -> Result<Option<String>> {
-    let n = sqlx::query(
-        "UPDATE oidc_refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL
-           AND EXISTS (SELECT 1 FROM oidc_grants g WHERE g.grant_id = $3 AND g.revoked_at IS NULL)",
-    )
-    .bind(now_text())
-    .bind(token_hash)
-    .bind(grant_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    if n != 1 {
-        return Ok(None);
-    }
-    Ok(Some(Provider::new_refresh_token(tx, grant_id).await?))
+/// `yr1.<grant>.<generation>.<mac>`: which grant and generation, and proof we issued it.
+fn refresh_token(key: &[u8], grant_id: &str, gen: i64) -> String {
+    format!("yr1.{grant_id}.{gen}.{}", refresh_mac(key, grant_id, gen))
 }
 
-/// The transaction of a refresh: `Ok(Err(..))` is a refusal whose writes (a revoked grant on
-/// reuse) must still be committed.
-async fn rotate_refresh(tx: &mut Tx, token_hash: &str, client_id: &str, asked: Option<&str>) -> Result<OResult<(Grant, String)>> {
-    let row = sqlx::query(REFRESH_QUERY).bind(token_hash).fetch_optional(&mut **tx).await?;
-    match check_refresh(row.as_ref(), client_id, asked)? {
-        RefreshCheck::Refuse(e) => Ok(Err(e)),
-        RefreshCheck::Reused(grant_id) => {
-            sqlx::query("UPDATE oidc_grants SET revoked_at = $1 WHERE grant_id = $2")
-                .bind(now_text())
-                .bind(&grant_id)
-                .execute(&mut **tx)
-                .await?;
-            tracing::warn!(grant = %grant_id, client = %client_id, "refresh token reuse: grant revoked");
-            Ok(Err(oauth("invalid_grant", "刷新令牌已使用，授权已撤销")))
-        }
-        RefreshCheck::Rotate(grant) => match rotate_checked(tx, token_hash, &grant.grant_id).await? {
-            Some(refresh) => Ok(Ok((grant, refresh))),
-            None => Ok(Err(oauth("invalid_grant", "刷新令牌已使用"))),
-        },
+fn parse_refresh_token(key: &[u8], token: &str) -> Option<(String, i64)> {
+    let mut parts = token.trim().split('.');
+    let (prefix, grant, gen, mac) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    if prefix != "yr1" || parts.next().is_some() || grant.is_empty() || grant.len() > 64 {
+        return None;
     }
+    let gen: i64 = gen.parse().ok().filter(|g| *g > 0)?;
+    tokens_equal(mac, &refresh_mac(key, grant, gen)).then(|| (grant.to_string(), gen))
 }
 
 /// Does a principal match an ID token subject?
@@ -972,6 +984,19 @@ mod tests {
         assert!(pkce_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
         assert!(!pkce_ok("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
         assert!(!pkce_ok("short", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"));
+    }
+
+    #[test]
+    fn refresh_tokens_carry_grant_generation_and_mac() {
+        let key = b"k".repeat(32);
+        let t = refresh_token(&key, "g1", 3);
+        assert_eq!(parse_refresh_token(&key, &t), Some(("g1".to_string(), 3)));
+        assert_eq!(parse_refresh_token(&b"x".repeat(32), &t), None, "another key");
+        let forged = t.replace(".3.", ".2.");
+        assert_eq!(parse_refresh_token(&key, &forged), None, "generation cannot be changed");
+        assert_eq!(parse_refresh_token(&key, "yr1.g1.0.x"), None);
+        assert_eq!(parse_refresh_token(&key, "deadbeef"), None);
+        assert_eq!(parse_refresh_token(&key, &format!("{t}.extra")), None);
     }
 
     #[test]
