@@ -217,30 +217,41 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     if n != 1 {
         return Err(CaseError::Stale);
     }
-    for no in &ch.branches {
-        let Some(b) = c.branch(*no) else { continue };
-        if insert_branches {
-            sqlx::query(
-                "INSERT INTO case_branches (case_id, branch_no, item_code, item_name, department_code, department_name, steps, step_index,
-                    status, step_started, step_due, decided_at, form)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-            )
-            .bind(&c.case_id)
-            .bind(b.branch_no)
-            .bind(&b.item_code)
-            .bind(&b.item_name)
-            .bind(&b.department_code)
-            .bind(&b.department_name)
-            .bind(serde_json::to_string(&b.steps)?)
-            .bind(b.step_index)
-            .bind(b.status.key())
-            .bind(&b.step_started)
-            .bind(&b.step_due)
-            .bind(&b.decided_at)
-            .bind(serde_json::to_string(&b.form)?)
-            .execute(&mut **tx)
-            .await?;
-        } else {
+    let touched: Vec<&Branch> = ch.branches.iter().filter_map(|no| c.branch(*no)).collect();
+    if insert_branches && !touched.is_empty() {
+        // All of a submission's branches in one statement.
+        let rows: Vec<String> = (0..touched.len())
+            .map(|i| {
+                let b = i * 13;
+                let cols: Vec<String> = (1..=13).map(|k| format!("${}", b + k)).collect();
+                format!("({})", cols.join(", "))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO case_branches (case_id, branch_no, item_code, item_name, department_code, department_name, steps, step_index,
+                status, step_started, step_due, decided_at, form) VALUES {}",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for b in &touched {
+            q = q
+                .bind(&c.case_id)
+                .bind(b.branch_no)
+                .bind(&b.item_code)
+                .bind(&b.item_name)
+                .bind(&b.department_code)
+                .bind(&b.department_name)
+                .bind(serde_json::to_string(&b.steps)?)
+                .bind(b.step_index)
+                .bind(b.status.key())
+                .bind(&b.step_started)
+                .bind(&b.step_due)
+                .bind(&b.decided_at)
+                .bind(serde_json::to_string(&b.form)?);
+        }
+        q.execute(&mut **tx).await?;
+    } else {
+        for b in touched {
             sqlx::query(
                 "UPDATE case_branches SET step_index = $1, status = $2, step_started = $3, step_due = $4, decided_at = $5, form = $6
                  WHERE case_id = $7 AND branch_no = $8",
@@ -290,30 +301,34 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     Ok(expected_version + 1)
 }
 
-/// Inbox for the applicant's account, SMS to the contact phone; both in this transaction.
+/// Inbox for the applicant's account, SMS to the contact phone, email when one was given: one
+/// statement, in this transaction.
 async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
+    use yiwang_notify::{Channel, Message};
     let link = format!("/cases/{}", c.case_id);
+    let mut out = Vec::new();
     if let Some(account) = &c.account {
-        yiwang_notify::inbox::post(tx, account, &n.title, &n.body, Some(&link)).await?;
+        out.push(yiwang_notify::inbox::message(account, &n.title, &n.body, Some(&link)));
     }
     if let Some(phone) = &c.contact_phone {
-        let m = yiwang_notify::Message {
-            channel: yiwang_notify::Channel::Sms,
+        out.push(Message {
+            channel: Channel::Sms,
             recipient: phone.clone(),
             subject: n.title.clone(),
             body: format!("【一网通办】{}", n.body),
-        };
-        yiwang_notify::enqueue(tx, &m).await?;
+            link: None,
+        });
     }
     if let Some(email) = c.form.get("contact_email").filter(|e| e.contains('@')) {
-        let m = yiwang_notify::Message {
-            channel: yiwang_notify::Channel::Email,
+        out.push(Message {
+            channel: Channel::Email,
             recipient: email.clone(),
             subject: format!("【一网通办】{}", n.title),
             body: format!("{}\n\n办件：{}\n查看进度：{link}", n.body, c.case_number.as_deref().unwrap_or("")),
-        };
-        yiwang_notify::enqueue(tx, &m).await?;
+            link: Some(link.clone()),
+        });
     }
+    yiwang_notify::enqueue_all(tx, &out).await?;
     Ok(())
 }
 

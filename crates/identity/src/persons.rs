@@ -301,8 +301,11 @@ impl Identity {
             .await?;
         let link = format!("{}/account/reset?token={token}", self.config.public_url);
         let body = format!("【一网】您正在重置密码，请在{RESET_MINUTES}分钟内打开链接设置新密码：{link} 如非本人操作请忽略。");
-        yiwang_notify::enqueue(&mut tx, &Message { channel: Channel::Sms, recipient: p.phone.clone(), subject: "重置密码".into(), body })
-            .await?;
+        yiwang_notify::enqueue(
+            &mut tx,
+            &Message { channel: Channel::Sms, recipient: p.phone.clone(), subject: "重置密码".into(), body, link: None },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -344,6 +347,7 @@ impl Identity {
                 recipient: p.phone.clone(),
                 subject: "密码已重置".into(),
                 body: "【一网】您的登录密码已重置，所有设备已退出登录。如非本人操作请立即联系12345。".into(),
+                link: None,
             },
         )
         .await?;

@@ -1,8 +1,10 @@
-//! 站内消息 in-app inbox: one row per message to a person account, written in the same
-//! transaction as the change it reports.
+//! 站内消息 in-app inbox: outbox rows of channel `inbox` for a person account, written in the
+//! same transaction as the change they report and delivered by being written.
 
 use yiwang_store::sqlx::{self, Row as _};
 use yiwang_store::{now_text, Db, StoreError, Tx};
+
+use crate::{Channel, Message};
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct InboxMessage {
@@ -14,31 +16,30 @@ pub struct InboxMessage {
     pub read_at: Option<String>,
 }
 
+/// The in-app message for an account, to write with [`crate::enqueue_all`].
+pub fn message(account: &str, title: &str, body: &str, link: Option<&str>) -> Message {
+    Message { channel: Channel::Inbox, recipient: account.into(), subject: title.into(), body: body.into(), link: link.map(String::from) }
+}
+
 /// Post a message inside the caller's transaction.
 pub async fn post(tx: &mut Tx, account: &str, title: &str, body: &str, link: Option<&str>) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO inbox (account, title, body, link, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(account)
-        .bind(title)
-        .bind(body)
-        .bind(link)
-        .bind(now_text())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    crate::enqueue(tx, &message(account, title, body, link)).await
 }
 
 /// Newest first.
 pub async fn list(db: &Db, account: &str, limit: i64) -> Result<Vec<InboxMessage>, StoreError> {
-    let rows = sqlx::query("SELECT id, title, body, link, created_at, read_at FROM inbox WHERE account = $1 ORDER BY id DESC LIMIT $2")
-        .bind(account)
-        .bind(limit)
-        .fetch_all(db.reader())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, subject, body, link, created_at, read_at FROM outbox WHERE recipient = $1 AND channel = 'inbox' ORDER BY id DESC LIMIT $2",
+    )
+    .bind(account)
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(InboxMessage {
                 id: r.try_get("id")?,
-                title: r.try_get("title")?,
+                title: r.try_get("subject")?,
                 body: r.try_get("body")?,
                 link: r.try_get("link")?,
                 created_at: r.try_get("created_at")?,
@@ -50,13 +51,16 @@ pub async fn list(db: &Db, account: &str, limit: i64) -> Result<Vec<InboxMessage
 }
 
 pub async fn unread(db: &Db, account: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM inbox WHERE account = $1 AND read_at IS NULL").bind(account).fetch_one(db.reader()).await?)
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND channel = 'inbox' AND read_at IS NULL")
+        .bind(account)
+        .fetch_one(db.reader())
+        .await?)
 }
 
 /// Mark all of an account's messages read (only its own).
 pub async fn mark_all_read(db: &Db, account: &str) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;
-    let n = sqlx::query("UPDATE inbox SET read_at = $1 WHERE account = $2 AND read_at IS NULL")
+    let n = sqlx::query("UPDATE outbox SET read_at = $1 WHERE recipient = $2 AND channel = 'inbox' AND read_at IS NULL")
         .bind(now_text())
         .bind(account)
         .execute(&mut *tx)

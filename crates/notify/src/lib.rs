@@ -19,6 +19,8 @@ use yiwang_store::{now_text, Db, StoreError, Tx};
 pub enum Channel {
     Sms,
     Email,
+    /// 站内消息: delivered the moment it is written.
+    Inbox,
 }
 
 impl Channel {
@@ -26,6 +28,7 @@ impl Channel {
         match self {
             Channel::Sms => "sms",
             Channel::Email => "email",
+            Channel::Inbox => "inbox",
         }
     }
 }
@@ -37,6 +40,8 @@ pub struct Message {
     pub recipient: String,
     pub subject: String,
     pub body: String,
+    /// Where the message points (in-app messages link to the case).
+    pub link: Option<String>,
 }
 
 /// A message as stored in the outbox.
@@ -53,14 +58,29 @@ pub struct Queued {
 
 /// Put a message in the outbox inside the caller's transaction.
 pub async fn enqueue(tx: &mut Tx, m: &Message) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO outbox (channel, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(m.channel.key())
-        .bind(&m.recipient)
-        .bind(&m.subject)
-        .bind(&m.body)
-        .bind(now_text())
-        .execute(&mut **tx)
-        .await?;
+    enqueue_all(tx, std::slice::from_ref(m)).await
+}
+
+/// Put several messages in the outbox with one statement (a change's inbox, SMS and email
+/// notices together). In-app messages are delivered by being written.
+pub async fn enqueue_all(tx: &mut Tx, messages: &[Message]) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..messages.len())
+        .map(|i| {
+            let b = i * 7;
+            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7)
+        })
+        .collect();
+    let sql = format!("INSERT INTO outbox (channel, recipient, subject, body, link, created_at, sent_at) VALUES {}", rows.join(", "));
+    let now = now_text();
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for m in messages {
+        let sent = (m.channel == Channel::Inbox).then(|| now.clone());
+        q = q.bind(m.channel.key()).bind(&m.recipient).bind(&m.subject).bind(&m.body).bind(&m.link).bind(&now).bind(sent);
+    }
+    q.execute(&mut **tx).await?;
     Ok(())
 }
 
@@ -170,7 +190,7 @@ mod tests {
     async fn outbox_is_transactional_and_delivers_on_both_backends() {
         for t in yiwang_store::testing::TestDb::each().await.unwrap() {
             let outbox = Outbox::new(t.db.clone());
-            let m = Message { channel: Channel::Sms, recipient: "13800138000".into(), subject: "s".into(), body: "b".into() };
+            let m = Message { channel: Channel::Sms, recipient: "13800138000".into(), subject: "s".into(), body: "b".into(), link: None };
             let mut tx = t.db.begin().await.unwrap();
             enqueue(&mut tx, &m).await.unwrap();
             tx.rollback().await.unwrap();
