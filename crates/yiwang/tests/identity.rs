@@ -379,3 +379,93 @@ async fn platform_admin_resets_a_lost_authenticator() {
         assert!(audit.iter().any(|a| a.action == "reset_totp" && a.target == "window1"));
     }
 }
+
+/// Expired codes and refresh tokens are refused with `invalid_grant` (the clock is moved by
+/// ageing the rows).
+#[tokio::test]
+async fn expired_codes_and_refresh_tokens_are_refused() {
+    use yiwang_identity::oidc::{AuthorizeParams, NewClient, TokenParams};
+    for t in apps().await {
+        let admin = yiwang_identity::Staff {
+            username: "admin".into(),
+            display_name: "admin".into(),
+            department: None,
+            region: None,
+            roles: vec![yiwang_identity::Role::PlatformAdmin],
+        };
+        let uris = vec!["http://127.0.0.1:9/cb".to_string()];
+        let reg = t
+            .app
+            .provider
+            .register_client(
+                &admin,
+                NewClient {
+                    name: "expiry",
+                    redirect_uris: &uris,
+                    post_logout_redirect_uris: &[],
+                    scopes: &["profile".into()],
+                    id_token_alg: "EdDSA",
+                    subject_kind: "person",
+                    department: None,
+                },
+                "",
+            )
+            .await
+            .unwrap();
+        let (_, session) = t.app.identity.login_person(ZHANG.0, ZHANG.1, Default::default()).await.unwrap();
+        let verifier = "v".repeat(43);
+        let challenge = {
+            use base64::Engine;
+            use sha2::Digest;
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier.as_bytes()))
+        };
+        let code = || async {
+            let p = AuthorizeParams {
+                response_type: "code".into(),
+                client_id: reg.client.client_id.clone(),
+                redirect_uri: uris[0].clone(),
+                scope: "openid profile".into(),
+                code_challenge: Some(challenge.clone()),
+                code_challenge_method: Some("S256".into()),
+                ..Default::default()
+            };
+            let req = t.app.provider.validate_authorize(&p).await.unwrap();
+            let url = t.app.provider.approve(&session, &req).await.unwrap();
+            url.split("code=").nth(1).unwrap().split('&').next().unwrap().to_string()
+        };
+        let exchange = |code: String| TokenParams {
+            grant_type: "authorization_code".into(),
+            code: Some(code),
+            redirect_uri: Some(uris[0].clone()),
+            code_verifier: Some(verifier.clone()),
+            ..Default::default()
+        };
+        let creds = || Some((reg.client.client_id.clone(), reg.client_secret.clone()));
+        let db = t.app.db.clone();
+        let age = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                let mut tx = db.begin().await.unwrap();
+                yiwang_store::sqlx::query(sql).bind("2000-01-01T00:00:00.000Z").execute(&mut *tx).await.unwrap();
+                tx.commit().await.unwrap();
+            }
+        };
+        // An expired authorization code.
+        let c = code().await;
+        age("UPDATE oidc_codes SET expires_at = $1").await;
+        let e = t.app.provider.token(&exchange(c), creds()).await.unwrap_err();
+        assert_eq!(e.error, "invalid_grant", "{}", t.backend);
+        assert!(e.error_description.contains("过期"), "{}", e.error_description);
+        // An expired refresh token.
+        let tok = t.app.provider.token(&exchange(code().await), creds()).await.unwrap();
+        age("UPDATE oidc_grants SET refresh_expires_at = $1").await;
+        let tp = TokenParams { grant_type: "refresh_token".into(), refresh_token: Some(tok.refresh_token.clone()), ..Default::default() };
+        let e = t.app.provider.token(&tp, creds()).await.unwrap_err();
+        assert_eq!(e.error, "invalid_grant");
+        assert!(e.error_description.contains("过期"), "{}", e.error_description);
+        // A forged generation is just invalid.
+        let forged = tok.refresh_token.replace(".1.", ".2.");
+        let tp = TokenParams { grant_type: "refresh_token".into(), refresh_token: Some(forged), ..Default::default() };
+        assert!(t.app.provider.token(&tp, creds()).await.unwrap_err().error_description.contains("无效"));
+    }
+}
