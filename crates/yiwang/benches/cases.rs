@@ -13,7 +13,12 @@ use yiwang_core::codes::CitizenId;
 use yiwang_identity::{Role, Staff};
 use yiwang_store::testing::TestDb;
 
-const CONCURRENCY: usize = 32;
+/// Concurrent clients (`CASES_BENCH_CONCURRENCY`, default 32). With group commit, throughput
+/// grows with concurrency until the writer is busy all the time: each client waits for the
+/// batch in progress and then its own.
+fn concurrency() -> usize {
+    std::env::var("CASES_BENCH_CONCURRENCY").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(32)
+}
 
 fn applicant(i: usize) -> Applicant {
     // A thousand applicants, several cases each.
@@ -44,7 +49,7 @@ fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) {
     );
 }
 
-/// Run `f(i)` for i in 0..n on CONCURRENCY tasks; per-call latencies and wall time.
+/// Run `f(i)` for i in 0..n on `concurrency()` tasks; per-call latencies and wall time.
 async fn timed<F, Fut>(n: usize, f: F) -> (Vec<Duration>, Duration)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
@@ -53,7 +58,8 @@ where
     let f = Arc::new(f);
     let start = Instant::now();
     let mut tasks = Vec::new();
-    for w in 0..CONCURRENCY {
+    let clients = concurrency();
+    for w in 0..clients {
         let f = f.clone();
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
@@ -62,7 +68,7 @@ where
                 let t = Instant::now();
                 f(i).await;
                 lat.push(t.elapsed());
-                i += CONCURRENCY;
+                i += clients;
             }
             lat
         }));
@@ -79,7 +85,7 @@ async fn main() {
     let n: usize = std::env::var("CASES_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
     for t in TestDb::each().await.unwrap() {
         let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
-        println!("== {backend} ({n} applications, {CONCURRENCY} concurrent)");
+        println!("== {backend} ({n} applications, {} concurrent)", concurrency());
         let catalog = Arc::new(Catalog::open(t.db.clone()).await.unwrap());
         let p = demo::province().unwrap();
         catalog.load_demo(&p).await.unwrap();
