@@ -585,10 +585,14 @@ impl Cases {
         let mut c = self.db.reader().acquire().await?;
         let have: BTreeSet<String> = materials::list(&mut c, &case.case_id).await?.into_iter().map(|m| m.name).collect();
         drop(c);
+        Ok(self.precheck_with(a, case, p, &have))
+    }
+
+    fn precheck_with(&self, a: &Applicant, case: &Case, p: &Prepared, have: &BTreeSet<String>) -> Vec<Problem> {
         let required: Vec<String> = p.materials.iter().filter(|m| m.required).map(|m| m.name.clone()).collect();
-        let facts = precheck::Facts { form: &case.form, applicant: a, materials: &have, today: self.today() };
+        let facts = precheck::Facts { form: &case.form, applicant: a, materials: have, today: self.today() };
         let rules: Vec<precheck::Rule> = p.items.iter().flat_map(|(_, w)| w.rules.iter().cloned()).collect();
-        Ok(precheck::run(&p.form, &required, &rules, &facts))
+        precheck::run(&p.form, &required, &rules, &facts)
     }
 
     /// One branch per item, plus one per joint-review department of an item (并联审批).
@@ -624,13 +628,25 @@ impl Cases {
     /// Items marked for automatic approval are accepted and approved at once when every rule
     /// passes.
     pub async fn submit(&self, a: &Applicant, case_id: &str) -> Result<Case> {
-        let case = self.case_for_owner(a, case_id).await?;
+        // The case and the names of its uploaded materials in one read.
+        let (case, have) = {
+            let mut c = self.db.reader().acquire().await?;
+            store::load_with_material_names(&mut c, case_id).await?.ok_or(CaseError::NotFound)?
+        };
+        if case.owner != a.owner() {
+            return Err(CaseError::NotFound);
+        }
         if case.status != CaseStatus::Draft {
-            return if case.submitted_at.is_some() { Ok(case) } else { Err(CaseError::WrongState(case.status.label_zh())) };
+            // Already submitted: answer with the full case (idempotent resubmission).
+            return if case.submitted_at.is_some() {
+                self.case_for_owner(a, case_id).await
+            } else {
+                Err(CaseError::WrongState(case.status.label_zh()))
+            };
         }
         let p = self.prepare_for(&case).await?;
         Self::check_audience(&p, a)?;
-        let problems = self.precheck(a, &case, &p).await?;
+        let problems = self.precheck_with(a, &case, &p, &have);
         if !problems.is_empty() {
             return Err(CaseError::PrecheckFailed(problems));
         }

@@ -96,6 +96,10 @@ pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<
         .await?;
     let Some(row) = row else { return Ok(None) };
     let mut case = case_from(&row)?;
+    if case.status == CaseStatus::Draft {
+        // Branches are created at submission: a draft has none, so skip the round trip.
+        return Ok(Some(case));
+    }
     let rows = sqlx::query(
         "SELECT branch_no, item_code, item_name, department_code, department_name, steps, step_index, status, step_started, step_due,
                 decided_at, form FROM case_branches WHERE case_id = $1 ORDER BY branch_no",
@@ -105,6 +109,25 @@ pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<
     .await?;
     case.branches = rows.iter().map(branch_from).collect::<Result<_>>()?;
     Ok(Some(case))
+}
+
+/// A case row (without branches) and the names of its uploaded materials, in one query: the
+/// submission path's read.
+pub(crate) async fn load_with_material_names(
+    c: &mut AnyConnection,
+    case_id: &str,
+) -> Result<Option<(Case, std::collections::BTreeSet<String>)>> {
+    let cols = CASE_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {cols}, m.name AS material_name FROM cases c LEFT JOIN case_materials m ON m.case_id = c.case_id WHERE c.case_id = $1"
+    )))
+    .bind(case_id)
+    .fetch_all(&mut *c)
+    .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let case = case_from(first)?;
+    let names = rows.iter().filter_map(|r| r.try_get::<Option<String>, _>("material_name").ok().flatten()).collect();
+    Ok(Some((case, names)))
 }
 
 pub(crate) async fn case_id_by_number(c: &mut AnyConnection, number: &str) -> Result<Option<String>> {
