@@ -31,6 +31,7 @@ pub enum Prefill {
     ApplicantName,
     ApplicantIdNumber,
     ApplicantPhone,
+    ApplicantAddress,
     BusinessName,
     BusinessCreditCode,
 }

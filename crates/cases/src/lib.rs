@@ -402,6 +402,7 @@ impl Cases {
                 Some(ApplicantName) => Some(a.person_name.clone()),
                 Some(ApplicantIdNumber) => Some(a.person_id_number.clone()),
                 Some(ApplicantPhone) => a.phone.clone(),
+                Some(ApplicantAddress) => a.address.clone(),
                 Some(BusinessName) if a.kind == ApplicantKind::Business => Some(a.name.clone()),
                 Some(BusinessCreditCode) if a.kind == ApplicantKind::Business => Some(a.id_number.clone()),
                 _ => None,

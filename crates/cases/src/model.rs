@@ -44,6 +44,8 @@ pub struct Applicant {
     pub phone: Option<String>,
     /// Real-name assurance level of the acting person (1–3).
     pub assurance: u8,
+    /// Registered address of the person, when a trusted source has it (for pre-filling).
+    pub address: Option<String>,
 }
 
 impl Applicant {

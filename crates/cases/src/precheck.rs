@@ -196,6 +196,7 @@ mod tests {
             person_name: "张三".into(),
             phone: Some("13800138000".into()),
             assurance: 2,
+            address: None,
         }
     }
 

@@ -73,6 +73,7 @@ fn business() -> Applicant {
         person_id_number: "360102199003071236".into(),
         phone: Some("13900139000".into()),
         assurance: 2,
+        address: None,
     }
 }
 

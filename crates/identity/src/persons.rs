@@ -244,6 +244,15 @@ impl Identity {
         Ok((token, session))
     }
 
+    /// The registered address (户籍地址) of a verified person (L2+), from the population source;
+    /// forms pre-fill it so the applicant does not type what the state already knows.
+    pub async fn registered_address(&self, p: &Person) -> Result<Option<String>> {
+        if p.assurance < Assurance::L2 {
+            return Ok(None);
+        }
+        self.population.address(&p.id_number).await
+    }
+
     /// 在线实名核验: check name and ID number against the population data source; raises
     /// the account to L2 on a match.
     pub async fn verify_online(&self, subject: &str) -> Result<Person> {

@@ -20,6 +20,10 @@ pub trait PopulationSource: Send + Sync {
     fn name(&self) -> &str;
     /// Does this ID number belong to a person of this name?
     async fn check(&self, id_number: &str, name: &str) -> Result<Verdict>;
+    /// 户籍地址 registered address, when the source has it.
+    async fn address(&self, _id_number: &str) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 /// A registered business as the enterprise registry knows it.
@@ -40,16 +44,18 @@ pub trait BusinessRegistry: Send + Sync {
 struct Resident {
     id_number: String,
     name: String,
+    #[serde(default)]
+    address: Option<String>,
 }
 
-/// The demo province's population file (`demo/population.yaml`).
-pub struct DemoPopulation(HashMap<String, String>);
+/// The demo province's population file (`demo/population.yaml`): name and address by ID number.
+pub struct DemoPopulation(HashMap<String, (String, Option<String>)>);
 
 impl DemoPopulation {
     pub fn load() -> Result<DemoPopulation> {
         let list: Vec<Resident> = serde_yaml::from_str(include_str!("../../../demo/population.yaml"))
             .map_err(|e| IdentityError::Demo(format!("demo/population.yaml: {e}")))?;
-        Ok(DemoPopulation(list.into_iter().map(|r| (r.id_number.to_ascii_uppercase(), r.name)).collect()))
+        Ok(DemoPopulation(list.into_iter().map(|r| (r.id_number.to_ascii_uppercase(), (r.name, r.address))).collect()))
     }
 }
 
@@ -60,10 +66,13 @@ impl PopulationSource for DemoPopulation {
     }
     async fn check(&self, id_number: &str, name: &str) -> Result<Verdict> {
         Ok(match self.0.get(&id_number.to_ascii_uppercase()) {
-            Some(n) if n == name.trim() => Verdict::Match,
+            Some((n, _)) if n == name.trim() => Verdict::Match,
             Some(_) => Verdict::Mismatch,
             None => Verdict::Unknown,
         })
+    }
+    async fn address(&self, id_number: &str) -> Result<Option<String>> {
+        Ok(self.0.get(&id_number.to_ascii_uppercase()).and_then(|(_, a)| a.clone()))
     }
 }
 

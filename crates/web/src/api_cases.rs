@@ -33,6 +33,7 @@ pub fn applicant(p: &PersonSession, need: AgentScope) -> Result<Applicant, AppEr
         person_id_number: person.id_number.clone(),
         phone: Some(person.phone.clone()),
         assurance: person.assurance.level(),
+        address: None,
     };
     match &p.session.acting_for {
         None => Ok(base),
@@ -43,6 +44,16 @@ pub fn applicant(p: &PersonSession, need: AgentScope) -> Result<Applicant, AppEr
             Ok(Applicant { kind: ApplicantKind::Business, name: af.name.clone(), id_number: af.credit_code.clone(), ..base })
         }
     }
+}
+
+/// The applicant with what trusted sources add for pre-filling (the registered address of a
+/// verified person applying for themself).
+pub async fn applicant_for_form(app: &AppState, p: &PersonSession) -> Result<Applicant, AppError> {
+    let mut a = applicant(p, AgentScope::Apply)?;
+    if a.kind == ApplicantKind::Person {
+        a.address = app.identity.registered_address(&p.person).await?;
+    }
+    Ok(a)
 }
 
 /// Where an application is for, as query parameters: `?item=CODE` or `?bundle=CODE`.
@@ -84,7 +95,7 @@ pub async fn application_form(
     person: PersonSession,
     Query(q): Query<TargetQuery>,
 ) -> ApiResult<Json<ApplicationForm>> {
-    let a = applicant(&person, AgentScope::Apply)?;
+    let a = applicant_for_form(&app, &person).await?;
     let p = app.cases.prepare(&q.target()?).await?;
     let prefill = Cases::prefill(&p.form, &a);
     Ok(Json(ApplicationForm {
@@ -434,6 +445,7 @@ pub fn offline_applicant(o: &OfflineApplicant) -> Result<Applicant, AppError> {
                 person_id_number: id.as_str().into(),
                 phone,
                 assurance: 3,
+                address: None,
             })
         }
         ApplicantKind::Business => {
@@ -451,6 +463,7 @@ pub fn offline_applicant(o: &OfflineApplicant) -> Result<Applicant, AppError> {
                 person_id_number: agent_id.as_str().into(),
                 phone,
                 assurance: 3,
+                address: None,
             })
         }
     }

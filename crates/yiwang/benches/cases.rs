@@ -33,6 +33,7 @@ fn applicant(i: usize) -> Applicant {
         person_id_number: id,
         phone: Some("13800138000".into()),
         assurance: 2,
+        address: None,
     }
 }
 

@@ -55,6 +55,11 @@ async fn api_journey_with_correction_authorization_and_notices() {
         assert_eq!(form.status, StatusCode::OK, "{}", form.body);
         let form = form.json();
         assert_eq!(form["prefill"]["id_number"], ZHANG.0, "{} prefill", t.backend);
+        assert_eq!(form["prefill"]["address"], "江川省青山市东城区人民路1号", "registered address from the population register: {form}");
+        // An unverified (L1) person gets no address from the register.
+        let wang = t.person_login(WANG.0, WANG.1).await;
+        let wf = t.get_with(&format!("/api/v1/applications/form?item={code}"), &wang.cookie).await.json();
+        assert!(wf["prefill"].get("address").is_none(), "{wf}");
         assert!(form["materials"].as_array().unwrap().iter().any(|m| m["name"] == HUKOU));
 
         // Signed out: 401, not a redirect.
@@ -81,7 +86,7 @@ async fn api_journey_with_correction_authorization_and_notices() {
         let e = r.json();
         assert_eq!(e["code"], "PRECHECK_FAILED");
         let targets: Vec<_> = e["details"].as_array().unwrap().iter().map(|d| d["target"].as_str().unwrap().to_string()).collect();
-        assert_eq!(targets, ["reason", "address", HUKOU].map(String::from).to_vec(), "{}", r.body);
+        assert_eq!(targets, ["reason", HUKOU].map(String::from).to_vec(), "{}", r.body);
 
         let mut values = form["prefill"].clone();
         values["contact_phone"] = json!("13800138000");

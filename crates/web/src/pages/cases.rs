@@ -112,7 +112,7 @@ struct ApplyPage {
 }
 
 pub async fn apply_form(State(app): State<AppState>, c: Chrome, person: PersonSession, Query(q): Query<TargetQuery>) -> PageResult {
-    let a = applicant(&person, AgentScope::Apply)?;
+    let a = crate::api_cases::applicant_for_form(&app, &person).await?;
     let target = q.target()?;
     let p = app.cases.prepare(&target).await?;
     let values = Cases::prefill(&p.form, &a);
