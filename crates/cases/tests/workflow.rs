@@ -60,6 +60,7 @@ fn person(id: &str, name: &str, assurance: u8) -> Applicant {
         person_id_number: id.into(),
         phone: Some("13800138000".into()),
         assurance,
+        address: None,
     }
 }
 
