@@ -239,20 +239,39 @@ fn in_department(staff: &Staff, dept: &str) -> bool {
     staff.department.as_deref() == Some(dept)
 }
 
-/// Window staff of the lead department (一窗受理).
+/// Window staff of the lead department (一窗受理): they accept, refuse and deliver.
+pub fn is_lead_window(staff: &Staff, case: &Case) -> bool {
+    has_role(staff, "window") && in_department(staff, &case.lead_department)
+}
+
+/// Whether the staff member may act on the branch's current step (its department, the step's
+/// role). False when the branch has no running step.
+pub fn may_act_on_branch(staff: &Staff, case: &Case, no: i64) -> bool {
+    case.branch(no)
+        .and_then(|b| b.current_step().map(|s| (b, s)))
+        .is_some_and(|(b, step)| in_department(staff, &b.department_code) && has_role(staff, &step.role))
+}
+
+/// 即办件: finished on the spot only when nothing is promised for later and the lead
+/// department does it all.
+pub fn can_finish_on_the_spot(case: &Case, promised_days: u32) -> bool {
+    promised_days == 0 && case.branches.iter().all(|x| x.department_code == case.lead_department)
+}
+
 fn require_window(staff: &Staff, case: &Case) -> Result<()> {
-    if has_role(staff, "window") && in_department(staff, &case.lead_department) {
+    if is_lead_window(staff, case) {
         Ok(())
     } else {
         Err(CaseError::Forbidden)
     }
 }
 
-/// The staff member may act on the branch's current step.
 fn require_step_actor(staff: &Staff, case: &Case, no: i64) -> Result<()> {
     let b = case.branch(no).ok_or(CaseError::NotFound)?;
-    let step = b.current_step().ok_or(CaseError::WrongState(b.status.label_zh()))?;
-    if in_department(staff, &b.department_code) && has_role(staff, &step.role) {
+    if b.current_step().is_none() {
+        return Err(CaseError::WrongState(b.status.label_zh()));
+    }
+    if may_act_on_branch(staff, case, no) {
         Ok(())
     } else {
         Err(CaseError::Forbidden)
@@ -357,9 +376,7 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
             }
             b.event(EventKind::Accepted, "受理", None, "");
             if *on_the_spot {
-                // 即办件: only when nothing is promised for later and one department does it all.
-                let single = case.branches.iter().all(|x| x.department_code == case.lead_department);
-                if ctx.promised_days != 0 || !single {
+                if !can_finish_on_the_spot(case, ctx.promised_days) {
                     return Err(CaseError::Refused("只有本部门的即办件可以当场办结".into()));
                 }
                 for no in &nos {

@@ -43,6 +43,16 @@ impl From<sqlx::Error> for CaseError {
     }
 }
 
+/// Only the audit trail is written through identity here; its failures are storage failures.
+impl From<yiwang_identity::IdentityError> for CaseError {
+    fn from(e: yiwang_identity::IdentityError) -> Self {
+        match e {
+            yiwang_identity::IdentityError::Store(s) => CaseError::Store(s),
+            other => CaseError::Config(other.to_string()),
+        }
+    }
+}
+
 impl From<serde_json::Error> for CaseError {
     fn from(e: serde_json::Error) -> Self {
         CaseError::Config(format!("数据格式错误：{e}"))

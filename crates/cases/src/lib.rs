@@ -17,7 +17,7 @@ pub mod model;
 pub mod precheck;
 mod store;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -39,7 +39,7 @@ pub use materials::MaterialInfo;
 pub use model::*;
 pub use precheck::Problem;
 
-use crate::engine::{date_text, Change, Context};
+use crate::engine::{Change, Context};
 use crate::error::invalid;
 
 /// Time source; tests and simulations move it by hand.
@@ -182,6 +182,35 @@ pub struct QueueFilter {
     pub q: Option<String>,
     /// Only overdue or nearly due.
     pub urgent_only: bool,
+}
+
+/// Who did a staff action, from where: written to the audit trail in the action's own
+/// transaction, so an action is never committed without its record.
+#[derive(Debug, Clone)]
+struct StaffAudit {
+    actor: String,
+    result: &'static str,
+    source: String,
+}
+
+/// The end of every case write, inside its transaction: the audit record of a staff action and,
+/// when the case was just concluded, the conclusion hooks (e-licences).
+async fn finish_write(
+    tx: &mut Tx,
+    hooks: &[Arc<dyn ConclusionHook>],
+    case: &Case,
+    concluded: bool,
+    audit: Option<&StaffAudit>,
+) -> Result<()> {
+    if let Some(a) = audit {
+        yiwang_identity::audit_in(tx, &a.actor, "case.action", &case.case_id, a.result, &a.source).await?;
+    }
+    if concluded {
+        for h in hooks {
+            h.on_concluded(tx, case).await?;
+        }
+    }
+    Ok(())
 }
 
 /// A called-back hook when a case is concluded (the licence module issues e-licences here).
@@ -672,7 +701,7 @@ impl Cases {
                 }
             }
         }
-        self.write_submission(changes, p.numbering_item.clone(), ctx.today, None).await
+        self.write_submission(changes, p.numbering_item.clone(), ctx.today, None, None).await
     }
 
     /// Write a submission (and any automatic steps after it) in one durable group-committed
@@ -683,6 +712,7 @@ impl Cases {
         numbering_item: String,
         today: NaiveDate,
         new_row: Option<(Case, Applicant)>,
+        audit: Option<StaffAudit>,
     ) -> Result<Case> {
         let hooks = self.hooks.clone();
         let case_id = changes[0].case.case_id.clone();
@@ -700,21 +730,19 @@ impl Cases {
                     let number = CaseNumber::compose(&code, today, seq).ok_or(CaseError::SequenceExhausted)?.as_str().to_string();
                     let mut version = start_version;
                     let mut last = None;
+                    let mut concluded = false;
                     for (i, mut ch) in changes.into_iter().enumerate() {
                         ch.case.case_number = Some(number.clone());
                         for n in ch.notice.iter_mut() {
                             n.body = n.body.replace(engine::NUMBER_PLACEHOLDER, &number);
                         }
                         version = store::write_change(tx, &ch, version, i == 0).await?;
+                        concluded |= ch.events.iter().any(|e| e.kind == EventKind::Concluded);
                         last = Some(ch.case);
                     }
                     let mut case = last.ok_or(CaseError::NotFound)?;
                     case.version = version;
-                    if matches!(case.status, CaseStatus::Concluded | CaseStatus::Delivered) {
-                        for h in hooks.iter() {
-                            h.on_concluded(tx, &case).await?;
-                        }
-                    }
+                    finish_write(tx, &hooks, &case, concluded, audit.as_ref()).await?;
                     Ok::<_, CaseError>(case)
                 })
             })
@@ -739,7 +767,7 @@ impl Cases {
             return Err(CaseError::PrecheckFailed(problems));
         }
         let ch = engine::resubmit(&self.context(p.promised_days), &case)?;
-        self.write(ch, version).await
+        self.write(ch, version, None).await
     }
 
     pub async fn withdraw(&self, a: &Applicant, case_id: &str, version: i64) -> Result<Case> {
@@ -748,22 +776,19 @@ impl Cases {
             return Err(CaseError::WrongState(case.status.label_zh()));
         }
         let ch = engine::withdraw(&self.context(0), &case)?;
-        self.write(ch, version).await
+        self.write(ch, version, None).await
     }
 
-    async fn write(&self, ch: Change, version: i64) -> Result<Case> {
+    async fn write(&self, ch: Change, version: i64, audit: Option<StaffAudit>) -> Result<Case> {
         let hooks = self.hooks.clone();
         self.db
             .write(move |tx| {
                 Box::pin(async move {
                     let v = store::write_change(tx, &ch, version, false).await?;
+                    let concluded = ch.events.iter().any(|e| e.kind == EventKind::Concluded);
                     let mut case = ch.case;
                     case.version = v;
-                    if ch.events.iter().any(|e| e.kind == EventKind::Concluded) {
-                        for h in hooks.iter() {
-                            h.on_concluded(tx, &case).await?;
-                        }
-                    }
+                    finish_write(tx, &hooks, &case, concluded, audit.as_ref()).await?;
                     Ok::<_, CaseError>(case)
                 })
             })
@@ -772,15 +797,22 @@ impl Cases {
 
     // ----- staff side -----
 
-    /// A staff action, guarded by the version the staff member saw.
+    /// A staff action, guarded by the version the staff member saw, audited with no request
+    /// source (tests, jobs); requests use [`Cases::act_from`].
     pub async fn act(&self, staff: &Staff, case_id: &str, version: i64, action: &Action) -> Result<Case> {
+        self.act_from(staff, "", case_id, version, action).await
+    }
+
+    /// A staff action from a request `source`; the audit record commits with the change.
+    pub async fn act_from(&self, staff: &Staff, source: &str, case_id: &str, version: i64, action: &Action) -> Result<Case> {
         let case = self.case_for_staff(staff, case_id).await?;
         if case.version != version {
             return Err(CaseError::Stale);
         }
         let promised = self.promised_days_of(&case).await?;
         let ch = engine::act(&self.context(promised), &case, Actor::Staff(staff), action)?;
-        let out = self.write(ch, version).await?;
+        let audit = StaffAudit { actor: staff.username.clone(), result: action.label_zh(), source: source.to_string() };
+        let out = self.write(ch, version, Some(audit)).await?;
         tracing::info!(case = %case_id, staff = %staff.username, action = action.label_zh(), "case action");
         Ok(out)
     }
@@ -798,6 +830,7 @@ impl Cases {
         target: &Target,
         input: &ApplicationInput,
         on_the_spot: bool,
+        source: &str,
     ) -> Result<Case> {
         if !staff.roles.contains(&Role::Window) {
             return Err(CaseError::Forbidden);
@@ -808,26 +841,23 @@ impl Cases {
         }
         Self::check_audience(&p, a)?;
         let mut case = self.new_draft(&p, a, input, Channel::Window)?;
-        let problems: Vec<Problem> = p
-            .form
-            .validate(&case.form)
-            .into_iter()
-            .map(|f| Problem { kind: precheck::ProblemKind::Field, target: f.field, label: f.label, message: f.message })
-            .collect();
+        let problems = precheck::form_problems(&p.form, &case.form);
         if !problems.is_empty() {
             return Err(CaseError::PrecheckFailed(problems));
         }
         case.branches = Self::branches_for(&p, &case.form);
         let ctx = self.context(p.promised_days);
         let submitted = engine::submit(&ctx, &case, None)?;
-        let mut accepted = engine::act(&ctx, &submitted.case, Actor::Staff(staff), &Action::Accept { on_the_spot })?;
+        let accept = Action::Accept { on_the_spot };
+        let mut accepted = engine::act(&ctx, &submitted.case, Actor::Staff(staff), &accept)?;
         accepted.events.iter_mut().for_each(|e| {
             if e.kind == EventKind::Accepted {
                 e.note = "窗口收件，纸质材料已核验".into();
             }
         });
-        // The new row, its submission and acceptance are one transaction.
-        self.write_submission(vec![submitted, accepted], p.numbering_item.clone(), ctx.today, Some((case, a.clone()))).await
+        // The new row, its submission, acceptance and audit record are one transaction.
+        let audit = StaffAudit { actor: staff.username.clone(), result: accept.label_zh(), source: source.to_string() };
+        self.write_submission(vec![submitted, accepted], p.numbering_item.clone(), ctx.today, Some((case, a.clone())), Some(audit)).await
     }
 
     // ----- reading -----
@@ -852,12 +882,6 @@ impl Cases {
             return Err(CaseError::NotFound);
         }
         Ok(case)
-    }
-
-    /// Resolve a case number to its id (for search boxes and the API).
-    pub async fn case_id_by_number(&self, number: &str) -> Result<Option<String>> {
-        let mut c = self.db.reader().acquire().await?;
-        store::case_id_by_number(&mut c, number.trim()).await
     }
 
     /// Case, materials and timeline.
@@ -961,20 +985,5 @@ impl Cases {
             result.push((s, u));
         }
         Ok(result)
-    }
-
-    /// Counts for the workbench header.
-    pub async fn queue_counts(&self, staff: &Staff) -> Result<BTreeMap<&'static str, usize>> {
-        let q = self.queue(staff, &QueueFilter::default()).await?;
-        let mut m = BTreeMap::new();
-        m.insert("total", q.len());
-        m.insert("red", q.iter().filter(|(_, u)| *u == Urgency::Red).count());
-        m.insert("yellow", q.iter().filter(|(_, u)| *u == Urgency::Yellow).count());
-        Ok(m)
-    }
-
-    /// The date a limit of `days` working days started today would end (for guides).
-    pub fn deadline_from_today(&self, days: u32) -> String {
-        date_text(self.calendar.add_working_days(self.today(), days))
     }
 }

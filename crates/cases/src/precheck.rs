@@ -150,14 +150,18 @@ pub fn check_rule(r: &Rule) -> Result<(), String> {
     Ok(())
 }
 
+/// The form's own checks as one-time-notice problems.
+pub fn form_problems(form: &FormDef, values: &Values) -> Vec<Problem> {
+    form.validate(values)
+        .into_iter()
+        .map(|p| Problem { kind: ProblemKind::Field, target: p.field, label: p.label, message: p.message })
+        .collect()
+}
+
 /// Run everything: form validation, required materials, rules. Empty means the application
 /// passes pre-check.
 pub fn run(form: &FormDef, required_materials: &[String], rules: &[Rule], facts: &Facts<'_>) -> Vec<Problem> {
-    let mut out: Vec<Problem> = form
-        .validate(facts.form)
-        .into_iter()
-        .map(|p| Problem { kind: ProblemKind::Field, target: p.field, label: p.label, message: p.message })
-        .collect();
+    let mut out = form_problems(form, facts.form);
     for m in required_materials {
         if !facts.materials.contains(m) {
             out.push(Problem { kind: ProblemKind::Material, target: m.clone(), label: m.clone(), message: "未提交".into() });

@@ -117,21 +117,17 @@ pub(crate) async fn load_with_material_names(
     c: &mut AnyConnection,
     case_id: &str,
 ) -> Result<Option<(Case, std::collections::BTreeSet<String>)>> {
-    let cols = CASE_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {cols}, m.name AS material_name FROM cases c LEFT JOIN case_materials m ON m.case_id = c.case_id WHERE c.case_id = $1"
-    )))
-    .bind(case_id)
-    .fetch_all(&mut *c)
-    .await?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let cols = CASE_COLUMNS.split(',').map(|c| format!("c.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        format!(
+            "SELECT {cols}, m.name AS material_name FROM cases c LEFT JOIN case_materials m ON m.case_id = c.case_id WHERE c.case_id = $1"
+        )
+    });
+    let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str())).bind(case_id).fetch_all(&mut *c).await?;
     let Some(first) = rows.first() else { return Ok(None) };
     let case = case_from(first)?;
     let names = rows.iter().filter_map(|r| r.try_get::<Option<String>, _>("material_name").ok().flatten()).collect();
     Ok(Some((case, names)))
-}
-
-pub(crate) async fn case_id_by_number(c: &mut AnyConnection, number: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT case_id FROM cases WHERE case_number = $1").bind(number).fetch_optional(&mut *c).await?)
 }
 
 pub(crate) async fn events(c: &mut AnyConnection, case_id: &str) -> Result<Vec<Event>> {

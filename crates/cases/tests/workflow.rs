@@ -91,6 +91,14 @@ impl World {
     fn item(&self, key: &str) -> Target {
         Target::Item(self.keys[key].clone())
     }
+    /// Audit records of a case: (actor, result, source).
+    async fn cases_audit(&self, case_id: &str) -> Vec<(String, String, String)> {
+        yiwang_store::sqlx::query_as("SELECT actor, result, source FROM audit_log WHERE action = 'case.action' AND target = $1 ORDER BY id")
+            .bind(case_id)
+            .fetch_all(self._t.db.reader())
+            .await
+            .unwrap()
+    }
 }
 
 fn values(pairs: &[(&str, &str)]) -> Values {
@@ -402,11 +410,18 @@ async fn automatic_approval_and_window_acceptance() {
                 &jsz,
                 &ApplicationInput { values: values(&[("contact_name", "赵敏"), ("contact_phone", "13700137000")]), ..Default::default() },
                 true,
+                "127.0.0.1",
             )
             .await
             .unwrap();
         assert_eq!(case.status, CaseStatus::Delivered);
         assert_eq!(case.channel, Channel::Window);
+        let audit = w.cases_audit(&case.case_id).await;
+        assert_eq!(
+            audit,
+            [("gaj-window".to_string(), "受理并当场办结".to_string(), "127.0.0.1".to_string())],
+            "audited in the same transaction"
+        );
         // The citizen later signs in with the same ID number and sees the case.
         let online = person("360102200001010021", "赵敏", 2);
         assert_eq!(w.cases.cases_of(&online, 10).await.unwrap().len(), 1);
@@ -422,7 +437,8 @@ async fn automatic_approval_and_window_acceptance() {
                         values: values(&[("contact_name", "赵敏"), ("contact_phone", "13700137000")]),
                         ..Default::default()
                     },
-                    true
+                    true,
+                    "127.0.0.1"
                 )
                 .await,
             Err(CaseError::Refused(_))
@@ -439,7 +455,8 @@ async fn automatic_approval_and_window_acceptance() {
                         values: values(&[("contact_name", "赵敏"), ("contact_phone", "13700137000")]),
                         ..Default::default()
                     },
-                    true
+                    true,
+                    "127.0.0.1"
                 )
                 .await,
             Err(CaseError::Refused(_))

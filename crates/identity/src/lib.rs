@@ -151,7 +151,7 @@ impl Identity {
 }
 
 /// Audit inside the caller's transaction, so the record commits with the change.
-pub(crate) async fn audit_in(tx: &mut yiwang_store::Tx, actor: &str, action: &str, target: &str, result: &str, source: &str) -> Result<()> {
+pub async fn audit_in(tx: &mut yiwang_store::Tx, actor: &str, action: &str, target: &str, result: &str, source: &str) -> Result<()> {
     sqlx::query("INSERT INTO audit_log (at, actor, action, target, result, source) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(now_text())
         .bind(actor)

@@ -209,12 +209,20 @@ impl Identity {
     /// opened without a second argon2 run.
     pub async fn register_and_sign_in(&self, n: NewPerson<'_>, client: ClientInfo<'_>) -> Result<(Person, String, Session)> {
         let p = self.register_person(n).await?;
+        let (token, session) = self.sign_person_in(&p.subject, "success: registered", client).await?;
+        Ok((p, token, session))
+    }
+
+    /// Open a full session for a person whose credentials were just established, clearing
+    /// failed attempts and recording the sign-in, in one transaction.
+    async fn sign_person_in(&self, subject: &str, outcome: &str, client: ClientInfo<'_>) -> Result<(String, Session)> {
         let mut tx = self.db.begin().await?;
-        let token = self.open_session(&mut tx, Kind::Person, &p.subject, Stage::Full, client).await?;
-        record_login_in(&mut tx, Kind::Person, &p.subject, "success: registered", client).await?;
+        Self::clear_failures(&mut tx, Kind::Person, subject).await?;
+        let token = self.open_session(&mut tx, Kind::Person, subject, Stage::Full, client).await?;
+        record_login_in(&mut tx, Kind::Person, subject, outcome, client).await?;
         tx.commit().await?;
         let session = self.session(&token).await?.ok_or(IdentityError::Unauthenticated)?;
-        Ok((p, token, session))
+        Ok((token, session))
     }
 
     pub async fn login_person(&self, login: &str, password: &str, client: ClientInfo<'_>) -> Result<(String, Session)> {
@@ -235,13 +243,7 @@ impl Identity {
         if !verify_blocking(password, &row.try_get::<String, _>("password_hash")?).await {
             return Err(self.register_failure(Kind::Person, &subject, client).await?);
         }
-        let mut tx = self.db.begin().await?;
-        Self::clear_failures(&mut tx, Kind::Person, &subject).await?;
-        let token = self.open_session(&mut tx, Kind::Person, &subject, Stage::Full, client).await?;
-        record_login_in(&mut tx, Kind::Person, &subject, "success", client).await?;
-        tx.commit().await?;
-        let session = self.session(&token).await?.ok_or(IdentityError::Unauthenticated)?;
-        Ok((token, session))
+        self.sign_person_in(&subject, "success", client).await
     }
 
     /// The registered address (户籍地址) of a verified person (L2+), from the population source;

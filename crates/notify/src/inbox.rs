@@ -50,13 +50,6 @@ pub async fn list(db: &Db, account: &str, limit: i64) -> Result<Vec<InboxMessage
         .map_err(StoreError::from)
 }
 
-pub async fn unread(db: &Db, account: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE recipient = $1 AND channel = 'inbox' AND read_at IS NULL")
-        .bind(account)
-        .fetch_one(db.reader())
-        .await?)
-}
-
 /// Mark all of an account's messages read (only its own).
 pub async fn mark_all_read(db: &Db, account: &str) -> Result<u64, StoreError> {
     let mut tx = db.begin().await?;

@@ -203,7 +203,7 @@ pub async fn upload_material(
 }
 
 /// A stored material as a download (never rendered inline).
-pub fn material_response(info: &MaterialInfo, bytes: Vec<u8>) -> Response {
+fn material_response(info: &MaterialInfo, bytes: Vec<u8>) -> Response {
     let disposition = format!("attachment; filename*=UTF-8''{}", crate::pages::urlencode(&info.file_name));
     (
         [
@@ -224,9 +224,14 @@ pub async fn download_material(
     person: PersonSession,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    let a = applicant(&person, AgentScope::View)?;
-    let case = app.cases.case_for_owner(&a, &id).await?;
-    let (info, bytes) = app.cases.material(&case, &name).await?;
+    Ok(owner_material(&app, &person, &id, &name).await?)
+}
+
+/// One of the applicant's own case materials, as a download (API and pages).
+pub async fn owner_material(app: &AppState, person: &PersonSession, id: &str, name: &str) -> Result<Response, AppError> {
+    let a = applicant(person, AgentScope::View)?;
+    let case = app.cases.case_for_owner(&a, id).await?;
+    let (info, bytes) = app.cases.material(&case, name).await?;
     Ok(material_response(&info, bytes))
 }
 
@@ -382,15 +387,8 @@ pub async fn act(
     ApiJson(r): ApiJson<ActionRequest>,
 ) -> ApiResult<Json<StaffCaseView>> {
     staff.require(Permission::Workbench)?;
-    app.cases.act(&staff.staff, &id, r.version, &r.action).await?;
-    record_action(&app, &staff, &id, &r.action).await?;
+    app.cases.act_from(&staff.staff, &staff.source, &id, r.version, &r.action).await?;
     Ok(Json(staff_view(&app, &staff, &id).await?))
-}
-
-/// Every staff action is audited (who, what, which case), beside the public timeline.
-pub async fn record_action(app: &AppState, staff: &StaffSession, id: &str, action: &Action) -> Result<(), AppError> {
-    app.identity.audit(&staff.staff.username, "case.action", id, action.label_zh(), &staff.source).await?;
-    Ok(())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -477,9 +475,7 @@ pub async fn window_apply(State(app): State<AppState>, staff: StaffSession, ApiJ
     let a = offline_applicant(&r.applicant)?;
     let target = Target::parse(&r.kind, &r.code).ok_or_else(|| AppError::bad_request("BAD_TARGET", "kind 应为 item 或 bundle"))?;
     let input = ApplicationInput { values: r.values, delivery: r.delivery, delivery_address: r.delivery_address };
-    let case = app.cases.window_apply(&staff.staff, &a, &target, &input, r.on_the_spot).await?;
-    let accept = Action::Accept { on_the_spot: r.on_the_spot };
-    record_action(&app, &staff, &case.case_id, &accept).await?;
+    let case = app.cases.window_apply(&staff.staff, &a, &target, &input, r.on_the_spot, &staff.source).await?;
     Ok((StatusCode::CREATED, Json(staff_view(&app, &staff, &case.case_id).await?)).into_response())
 }
 
@@ -490,10 +486,15 @@ pub async fn staff_material(
     staff: StaffSession,
     Path((id, name)): Path<(String, String)>,
 ) -> ApiResult<Response> {
+    Ok(staff_material_download(&app, &staff, &id, &name).await?)
+}
+
+/// A material of a case the staff member may see, as a download; every read is audited.
+pub async fn staff_material_download(app: &AppState, staff: &StaffSession, id: &str, name: &str) -> Result<Response, AppError> {
     staff.require(Permission::Workbench)?;
-    let case = app.cases.case_for_staff(&staff.staff, &id).await?;
-    let (info, bytes) = app.cases.material(&case, &name).await?;
-    app.identity.audit(&staff.staff.username, "case.material.read", &id, &name, &staff.source).await?;
+    let case = app.cases.case_for_staff(&staff.staff, id).await?;
+    let (info, bytes) = app.cases.material(&case, name).await?;
+    app.identity.audit(&staff.staff.username, "case.material.read", id, name, &staff.source).await?;
     Ok(material_response(&info, bytes))
 }
 

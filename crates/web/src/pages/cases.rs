@@ -13,7 +13,7 @@ use yiwang_identity::{tokens_equal, AgentScope, IdentityError};
 use yiwang_notify::inbox::{self, InboxMessage};
 
 use super::{field, render, Chrome, PageResult};
-use crate::api_cases::{applicant, material_response, read_upload, TargetQuery};
+use crate::api_cases::{applicant, read_upload, TargetQuery};
 use crate::auth::{PersonForm, PersonSession};
 use crate::error::AppError;
 use crate::AppState;
@@ -278,10 +278,7 @@ pub async fn withdraw(
 }
 
 pub async fn material(State(app): State<AppState>, person: PersonSession, Path((id, name)): Path<(String, String)>) -> PageResult {
-    let a = applicant(&person, AgentScope::View)?;
-    let case = app.cases.case_for_owner(&a, &id).await?;
-    let (info, bytes) = app.cases.material(&case, &name).await?;
-    Ok(material_response(&info, bytes))
+    Ok(crate::api_cases::owner_material(&app, &person, &id, &name).await?)
 }
 
 // ---------- decision document ----------

@@ -4,14 +4,12 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
-use yiwang_cases::{Action, ApplicationInput, BranchStatus, CaseStatus, Problem, Target, Urgency};
-use yiwang_identity::{Permission, Role};
+use yiwang_cases::{Action, ApplicationInput, CaseStatus, Problem, Target, Urgency};
+use yiwang_identity::Permission;
 
 use super::cases::{delivery_options, field_views, posted_delivery, posted_values, DeliveryOption, FieldView};
 use super::{field, render, Chrome, PageResult};
-use crate::api_cases::{
-    material_response, offline_applicant, record_action, staff_view, OfflineApplicant, QueueQuery, QueueRow, StaffCaseView,
-};
+use crate::api_cases::{offline_applicant, staff_view, OfflineApplicant, QueueQuery, QueueRow, StaffCaseView};
 use crate::auth::{CsrfForm, StaffSession};
 use crate::error::AppError;
 use crate::AppState;
@@ -73,29 +71,25 @@ struct CasePage {
     error: Option<String>,
 }
 
-fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, en: bool) -> Vec<ActionForm> {
+/// The actions the viewer may take, as the workflow engine decides who may act.
+fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, promised_days: u32, en: bool) -> Vec<ActionForm> {
+    use yiwang_cases::engine::{can_finish_on_the_spot, is_lead_window, may_act_on_branch};
     let case = &v.view.case;
-    let window = staff.roles.contains(&Role::Window) && staff.department.as_deref() == Some(case.lead_department.as_str());
+    let window = is_lead_window(staff, case);
     let t = |zh: &'static str, en_s: &'static str| if en { en_s } else { zh };
     let mut out = Vec::new();
     let mut push = |action, label, branch, needs_text, danger| out.push(ActionForm { action, label, branch, needs_text, danger });
     match case.status {
         CaseStatus::Submitted if window => {
             push("accept", t("受理", "Accept"), None, false, false);
-            if case.branches.iter().all(|b| b.department_code == case.lead_department) && case.branches.iter().all(|b| b.steps.len() == 1) {
+            if can_finish_on_the_spot(case, promised_days) {
                 push("accept_spot", t("受理并当场办结", "Accept and finish now"), None, false, false);
             }
             push("request_correction", t("一次性告知补正", "Request corrections"), None, true, false);
             push("not_accept", t("不予受理", "Refuse to accept"), None, true, true);
         }
         CaseStatus::InProgress => {
-            for b in &case.branches {
-                let Some(step) = b.current_step() else { continue };
-                let mine = staff.department.as_deref() == Some(b.department_code.as_str())
-                    && Role::parse(&step.role).is_some_and(|r| staff.roles.contains(&r));
-                if !mine || b.status != BranchStatus::Active {
-                    continue;
-                }
+            for b in case.branches.iter().filter(|b| may_act_on_branch(staff, case, b.branch_no)) {
                 push("approve", t("通过本环节", "Approve this step"), Some(b.branch_no), false, false);
                 if b.step_index > 0 {
                     push("return", t("退回上一环节", "Return to previous step"), Some(b.branch_no), true, false);
@@ -112,9 +106,9 @@ fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, en: bool) -> V
 
 async fn case_page(app: &AppState, c: Chrome, staff: &StaffSession, id: &str, error: Option<String>) -> PageResult {
     let s = staff_view(app, staff, id).await?;
-    let actions = actions_for(&staff.staff, &s, c.en);
     let target = Target::parse(&s.view.case.target_kind, &s.view.case.target_code).ok_or_else(AppError::not_found)?;
     let p = app.cases.prepare(&target).await?;
+    let actions = actions_for(&staff.staff, &s, p.promised_days, c.en);
     let en = c.en;
     let mut res = render(CasePage {
         fields: field_views(&p.form, &s.view.case.form, &[], en),
@@ -158,11 +152,8 @@ pub async fn act(
         "deliver" => Action::Deliver { note: text },
         _ => return Err(AppError::bad_request("BAD_ACTION", "未知的操作").into()),
     };
-    match app.cases.act(&staff.staff, &id, version, &action).await {
-        Ok(_) => {
-            record_action(&app, &staff, &id, &action).await?;
-            Ok(Redirect::to(&format!("/staff/cases/{id}")).into_response())
-        }
+    match app.cases.act_from(&staff.staff, &staff.source, &id, version, &action).await {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/cases/{id}")).into_response()),
         Err(
             e @ (yiwang_cases::CaseError::Stale
             | yiwang_cases::CaseError::WrongState(_)
@@ -181,11 +172,7 @@ pub async fn decision(State(app): State<AppState>, c: Chrome, staff: StaffSessio
 }
 
 pub async fn material(State(app): State<AppState>, staff: StaffSession, Path((id, name)): Path<(String, String)>) -> PageResult {
-    staff.require(Permission::Workbench)?;
-    let case = app.cases.case_for_staff(&staff.staff, &id).await?;
-    let (info, bytes) = app.cases.material(&case, &name).await?;
-    app.identity.audit(&staff.staff.username, "case.material.read", &id, &name, &staff.source).await?;
-    Ok(material_response(&info, bytes))
+    Ok(crate::api_cases::staff_material_download(&app, &staff, &id, &name).await?)
 }
 
 // ---------- window intake ----------
@@ -272,28 +259,25 @@ pub async fn window_submit(
     let (delivery, delivery_address) = posted_delivery(&form);
     let values = posted_values(&form);
     let on_the_spot = field(&form, "on_the_spot") == "true";
+    // Keep the one-time notice's problems beside the error, to show them on the form.
     let result = match offline_applicant(&o) {
         Ok(a) => {
             let input = ApplicationInput { values: values.clone(), delivery, delivery_address };
-            app.cases.window_apply(&staff.staff, &a, &Target::Item(item.clone()), &input, on_the_spot).await.map_err(AppError::from)
+            app.cases.window_apply(&staff.staff, &a, &Target::Item(item.clone()), &input, on_the_spot, &staff.source).await.map_err(|e| {
+                let problems = match &e {
+                    yiwang_cases::CaseError::PrecheckFailed(p) => p.clone(),
+                    _ => vec![],
+                };
+                (AppError::from(e), problems)
+            })
         }
-        Err(e) => Err(e),
+        Err(e) => Err((e, vec![])),
     };
     match result {
-        Ok(case) => {
-            record_action(&app, &staff, &case.case_id, &Action::Accept { on_the_spot }).await?;
-            Ok(Redirect::to(&format!("/staff/cases/{}", case.case_id)).into_response())
-        }
-        Err(e) if e.status.is_client_error() => {
+        Ok(case) => Ok(Redirect::to(&format!("/staff/cases/{}", case.case_id)).into_response()),
+        Err((e, problems)) if e.status.is_client_error() => {
             let en = c.en;
             let p = app.cases.prepare(&Target::Item(item.clone())).await?;
-            let problems: Vec<Problem> = e
-                .body
-                .details
-                .iter()
-                .filter_map(|d| serde_json::from_value::<ProblemIn>(d.clone()).ok())
-                .map(ProblemIn::into_problem)
-                .collect();
             let mut page = window_page(c, item);
             page.title = Some(p.title.clone());
             page.instant = p.instant;
@@ -311,20 +295,6 @@ pub async fn window_submit(
             *res.status_mut() = e.status;
             Ok(res)
         }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// A problem as it comes back in an error's details.
-#[derive(serde::Deserialize)]
-struct ProblemIn {
-    target: String,
-    label: String,
-    message: String,
-}
-
-impl ProblemIn {
-    fn into_problem(self) -> Problem {
-        Problem { kind: yiwang_cases::precheck::ProblemKind::Field, target: self.target, label: self.label, message: self.message }
+        Err((e, _)) => Err(e.into()),
     }
 }
