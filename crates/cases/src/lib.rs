@@ -219,6 +219,39 @@ pub trait ConclusionHook: Send + Sync {
     fn on_concluded<'a>(&'a self, tx: &'a mut Tx, case: &'a Case) -> yiwang_store::TxFuture<'a, Result<()>>;
 }
 
+/// A held e-licence standing in for a material (免提交).
+#[derive(Debug, Clone)]
+pub struct HeldLicence {
+    pub type_code: String,
+    pub identifier: String,
+    /// Licence name for people (e.g. 结婚证).
+    pub title: String,
+    /// The signed licence file (JSON), kept with the case as the material.
+    pub file: Vec<u8>,
+}
+
+/// Why a licence is used, recorded with each use (who used whose licence, for which case).
+#[derive(Debug, Clone)]
+pub struct LicenceUsage {
+    pub case_id: String,
+    pub used_by: String,
+    pub department_code: String,
+    pub purpose: String,
+}
+
+/// The holder's licences as the case module sees them (the licence module implements it).
+pub trait LicenceWallet: Send + Sync {
+    /// For each type in `type_codes`, the holder's current valid licence if any, with its use
+    /// recorded in the caller's transaction.
+    fn use_held<'a>(
+        &'a self,
+        tx: &'a mut Tx,
+        holder_id: &'a str,
+        type_codes: &'a [String],
+        usage: &'a LicenceUsage,
+    ) -> yiwang_store::TxFuture<'a, Result<Vec<HeldLicence>>>;
+}
+
 /// How long a prepared item (catalog elements and workflow definition) is reused before it is
 /// read again. Changes on this node drop it at once; other nodes see them within this time.
 const PREPARED_TTL: std::time::Duration = std::time::Duration::from_secs(10);
@@ -234,6 +267,7 @@ pub struct Cases {
     clock: Arc<dyn Clock>,
     settings: CaseSettings,
     hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
+    wallet: Option<Arc<dyn LicenceWallet>>,
     prepared: Arc<PreparedCache>,
 }
 
@@ -246,13 +280,28 @@ fn catalog_err(e: CatalogError) -> CaseError {
 
 impl Cases {
     pub fn new(db: Db, catalog: Arc<Catalog>, calendar: WorkCalendar, clock: Arc<dyn Clock>, settings: CaseSettings) -> Cases {
-        Cases { db, catalog, calendar: Arc::new(calendar), clock, settings, hooks: Arc::new(vec![]), prepared: Default::default() }
+        Cases {
+            db,
+            catalog,
+            calendar: Arc::new(calendar),
+            clock,
+            settings,
+            hooks: Arc::new(vec![]),
+            wallet: None,
+            prepared: Default::default(),
+        }
     }
 
     pub fn with_hook(mut self, hook: Arc<dyn ConclusionHook>) -> Cases {
         let mut hooks: Vec<_> = self.hooks.iter().cloned().collect();
         hooks.push(hook);
         self.hooks = Arc::new(hooks);
+        self
+    }
+
+    /// Let held e-licences satisfy materials that accept them.
+    pub fn with_wallet(mut self, wallet: Arc<dyn LicenceWallet>) -> Cases {
+        self.wallet = Some(wallet);
         self
     }
 
@@ -531,8 +580,37 @@ impl Cases {
             }
             Err(e) => return Err(e),
         }
+        self.fill_from_licences(&mut tx, &p, &case, a).await?;
         tx.commit().await?;
         Ok(case)
+    }
+
+    /// 凡是能通过网络共享复用的材料，不得要求重复提交: slots that accept a licence type the
+    /// applicant holds are filled with it, and each use is recorded.
+    async fn fill_from_licences(&self, tx: &mut Tx, p: &Prepared, case: &Case, a: &Applicant) -> Result<usize> {
+        let Some(wallet) = &self.wallet else { return Ok(0) };
+        let mut types: Vec<String> = p.materials.iter().filter_map(|m| m.licence_type.clone()).collect();
+        types.sort();
+        types.dedup();
+        if types.is_empty() {
+            return Ok(0);
+        }
+        let usage = LicenceUsage {
+            case_id: case.case_id.clone(),
+            used_by: a.account.clone().unwrap_or_else(|| a.owner()),
+            department_code: case.lead_department.clone(),
+            purpose: format!("申请“{}”免提交材料", case.title),
+        };
+        let held = wallet.use_held(tx, &a.id_number, &types, &usage).await?;
+        let mut filled = 0;
+        for slot in &p.materials {
+            let Some(t) = &slot.licence_type else { continue };
+            if let Some(h) = held.iter().find(|h| &h.type_code == t) {
+                materials::attach_licence(tx, &case.case_id, &slot.name, h).await?;
+                filled += 1;
+            }
+        }
+        Ok(filled)
     }
 
     async fn case_id_by_key(&self, owner: &str, key: &str) -> Result<Option<String>> {

@@ -23,6 +23,8 @@ pub struct MaterialInfo {
     pub content_type: String,
     pub size: i64,
     pub uploaded_at: String,
+    /// Set when the slot is filled by a held e-licence (the file is its signed JSON).
+    pub licence_id: Option<String>,
 }
 
 /// Decide the type from the bytes. PDF, JPEG and PNG only; PDFs with active content refused.
@@ -76,6 +78,24 @@ pub(crate) async fn attach(
     content_type: &str,
     bytes: &[u8],
 ) -> Result<MaterialInfo> {
+    put(tx, case_id, name, file_name, content_type, bytes, None).await
+}
+
+/// Fill a slot with a held e-licence (免提交): its signed file is stored like an upload.
+pub(crate) async fn attach_licence(tx: &mut Tx, case_id: &str, name: &str, held: &crate::HeldLicence) -> Result<MaterialInfo> {
+    let file_name = format!("{}（电子证照）.json", held.title);
+    put(tx, case_id, name, &file_name, "application/json", &held.file, Some(&held.identifier)).await
+}
+
+async fn put(
+    tx: &mut Tx,
+    case_id: &str,
+    name: &str,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    licence_id: Option<&str>,
+) -> Result<MaterialInfo> {
     let sha = sha256_hex(bytes);
     let now = now_text();
     // Concurrent uploads of the same file race here: whoever is second just shares the row.
@@ -91,7 +111,7 @@ pub(crate) async fn attach(
     .await?;
     sqlx::query("DELETE FROM case_materials WHERE case_id = $1 AND name = $2").bind(case_id).bind(name).execute(&mut **tx).await?;
     sqlx::query(
-        "INSERT INTO case_materials (case_id, name, sha256, file_name, content_type, size, uploaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO case_materials (case_id, name, sha256, file_name, content_type, size, uploaded_at, licence_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(case_id)
     .bind(name)
@@ -100,6 +120,7 @@ pub(crate) async fn attach(
     .bind(content_type)
     .bind(bytes.len() as i64)
     .bind(&now)
+    .bind(licence_id)
     .execute(&mut **tx)
     .await?;
     Ok(MaterialInfo {
@@ -109,12 +130,13 @@ pub(crate) async fn attach(
         content_type: content_type.into(),
         size: bytes.len() as i64,
         uploaded_at: now,
+        licence_id: licence_id.map(String::from),
     })
 }
 
 pub(crate) async fn list(c: &mut AnyConnection, case_id: &str) -> Result<Vec<MaterialInfo>> {
     let rows = sqlx::query(
-        "SELECT name, sha256, file_name, content_type, size, uploaded_at FROM case_materials WHERE case_id = $1 ORDER BY uploaded_at, name",
+        "SELECT name, sha256, file_name, content_type, size, uploaded_at, licence_id FROM case_materials WHERE case_id = $1 ORDER BY uploaded_at, name",
     )
     .bind(case_id)
     .fetch_all(&mut *c)
@@ -128,6 +150,7 @@ pub(crate) async fn list(c: &mut AnyConnection, case_id: &str) -> Result<Vec<Mat
                 content_type: r.try_get("content_type")?,
                 size: r.try_get("size")?,
                 uploaded_at: r.try_get("uploaded_at")?,
+                licence_id: r.try_get("licence_id")?,
             })
         })
         .collect()
@@ -135,7 +158,7 @@ pub(crate) async fn list(c: &mut AnyConnection, case_id: &str) -> Result<Vec<Mat
 
 pub(crate) async fn content(c: &mut AnyConnection, case_id: &str, name: &str) -> Result<Option<(MaterialInfo, Vec<u8>)>> {
     let row = sqlx::query(
-        "SELECT m.name, m.sha256, m.file_name, m.content_type, m.size, m.uploaded_at, b.data
+        "SELECT m.name, m.sha256, m.file_name, m.content_type, m.size, m.uploaded_at, m.licence_id, b.data
          FROM case_materials m JOIN blobs b ON b.sha256 = m.sha256 WHERE m.case_id = $1 AND m.name = $2",
     )
     .bind(case_id)
@@ -150,6 +173,7 @@ pub(crate) async fn content(c: &mut AnyConnection, case_id: &str, name: &str) ->
         content_type: r.try_get("content_type")?,
         size: r.try_get("size")?,
         uploaded_at: r.try_get("uploaded_at")?,
+        licence_id: r.try_get("licence_id")?,
     };
     Ok(Some((info, r.try_get("data")?)))
 }

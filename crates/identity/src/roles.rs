@@ -57,6 +57,10 @@ pub enum Permission {
     VerifyInPerson,
     /// Register and disable OpenID Connect clients (department systems).
     ManageClients,
+    /// 签发、换发、注销 electronic licences of the own department.
+    IssueLicences,
+    /// Rotate and revoke the own department's electronic seals.
+    ManageSeals,
 }
 
 impl Permission {
@@ -67,6 +71,8 @@ impl Permission {
             Permission::ViewAudit => matches!(role, Role::PlatformAdmin | Role::Supervisor),
             Permission::VerifyInPerson => matches!(role, Role::Window),
             Permission::ManageClients => matches!(role, Role::PlatformAdmin),
+            Permission::IssueLicences => matches!(role, Role::Approver | Role::DeptAdmin),
+            Permission::ManageSeals => matches!(role, Role::DeptAdmin),
         }
     }
 }
