@@ -90,6 +90,11 @@ impl Licences {
         timestamp_text(self.clock.now())
     }
 
+    /// The platform's public base URL (links in QR codes and files).
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
     /// Where the seal key set is published.
     pub fn keys_url(&self) -> String {
         format!("{}/api/v1/licences/keys", self.public_url)
@@ -652,13 +657,6 @@ fn check_data(t: &LicenceType, data: &BTreeMap<String, String>) -> Result<BTreeM
     Ok(out)
 }
 
-/// An SVG QR code for `text` (the verification URL printed on a licence).
-pub fn qr_svg(text: &str) -> Result<String> {
-    let code = qrcode::QrCode::with_error_correction_level(text.as_bytes(), qrcode::EcLevel::M)
-        .map_err(|e| LicenceError::Config(format!("二维码生成失败：{e}")))?;
-    Ok(code.render::<qrcode::render::svg::Color<'_>>().min_dimensions(160, 160).quiet_zone(true).build())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -669,11 +667,5 @@ mod tests {
         assert_eq!(add_years(d, 10).to_string(), "2036-02-29");
         let leap = NaiveDate::from_ymd_opt(2028, 2, 29).unwrap();
         assert_eq!(add_years(leap, 1).to_string(), "2029-02-28");
-    }
-
-    #[test]
-    fn qr_codes_render() {
-        let svg = qr_svg("http://127.0.0.1:8080/verify/1.2.156.3005.2.X").unwrap();
-        assert!(svg.starts_with("<?xml") && svg.contains("<svg"));
     }
 }

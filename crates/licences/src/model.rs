@@ -99,6 +99,9 @@ fn default_algorithm() -> Algorithm {
 }
 
 impl LicenceType {
+    pub fn for_person(&self) -> bool {
+        self.holder == HolderKind::Person
+    }
     pub fn department_code(&self) -> &str {
         self.code.get(..18).unwrap_or("")
     }

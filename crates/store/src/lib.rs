@@ -206,7 +206,8 @@ impl Db {
     }
 }
 
-fn sqlite_file(url: &str) -> Option<String> {
+/// The database file of a SQLite URL (none for PostgreSQL or in-memory databases).
+pub fn sqlite_file(url: &str) -> Option<String> {
     let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next()?;
     (!path.is_empty() && !path.starts_with(":memory:")).then(|| path.to_string())

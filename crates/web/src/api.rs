@@ -455,7 +455,23 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_cases::window_apply,
         crate::api_cases::staff_material,
         crate::api_cases::get_workflow,
-        crate::api_cases::put_workflow
+        crate::api_cases::put_workflow,
+        crate::api_licences::types,
+        crate::api_licences::keys,
+        crate::api_licences::verify,
+        crate::api_licences::verify_uploaded,
+        crate::api_licences::wallet,
+        crate::api_licences::held,
+        crate::api_licences::file,
+        crate::api_licences::make_copy,
+        crate::api_licences::copy,
+        crate::api_licences::use_copy,
+        crate::api_licences::issued,
+        crate::api_licences::issue,
+        crate::api_licences::revoke,
+        crate::api_licences::reissue,
+        crate::api_licences::seals,
+        crate::api_licences::rotate
     ),
     components(schemas(
         ErrorBody,
@@ -498,7 +514,23 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         yiwang_cases::WorkflowDef,
         yiwang_cases::definition::JointReview,
         yiwang_cases::precheck::Rule,
-        yiwang_cases::StepDef
+        yiwang_cases::StepDef,
+        yiwang_licences::LicenceType,
+        yiwang_licences::TypeField,
+        yiwang_licences::Template,
+        yiwang_licences::HolderKind,
+        yiwang_licences::Algorithm,
+        yiwang_licences::LicenceStatus,
+        yiwang_licences::Document,
+        yiwang_licences::Licence,
+        yiwang_licences::LicenceFile,
+        yiwang_licences::SignatureBlock,
+        yiwang_licences::Seal,
+        yiwang_licences::KeySet,
+        yiwang_licences::VerifyReport,
+        yiwang_licences::AnnotatedCopy,
+        yiwang_licences::LicenceUse,
+        yiwang_licences::LicenceSummary
     ))
 )]
 pub struct ApiDoc;

@@ -354,12 +354,34 @@ pub struct StaffCaseView {
     pub applicant_name_masked: String,
     pub applicant_id_masked: String,
     pub phone_masked: String,
+    /// Materials satisfied by e-licences, verified now (signature, seal, status, validity).
+    pub licence_checks: Vec<LicenceCheck>,
+}
+
+/// A material filled by an e-licence and what verifying it found.
+#[derive(Serialize, ToSchema)]
+pub struct LicenceCheck {
+    pub material: String,
+    pub identifier: String,
+    pub report: Option<yiwang_licences::VerifyReport>,
 }
 
 pub async fn staff_view(app: &AppState, staff: &StaffSession, id: &str) -> Result<StaffCaseView, AppError> {
     let case = app.cases.case_for_staff(&staff.staff, id).await?;
     let (name, idm, phone) = (case.applicant_name_masked(), case.applicant_id_masked(), case.phone_masked());
-    Ok(StaffCaseView { view: app.cases.view(case).await?, applicant_name_masked: name, applicant_id_masked: idm, phone_masked: phone })
+    let view = app.cases.view(case).await?;
+    let mut licence_checks = Vec::new();
+    for m in &view.materials {
+        if let Some(l) = &m.licence_id {
+            let report = match app.licences.verify(l).await {
+                Ok(r) => Some(r),
+                Err(yiwang_licences::LicenceError::NotFound) => None,
+                Err(e) => return Err(e.into()),
+            };
+            licence_checks.push(LicenceCheck { material: m.name.clone(), identifier: l.clone(), report });
+        }
+    }
+    Ok(StaffCaseView { view, applicant_name_masked: name, applicant_id_masked: idm, phone_masked: phone, licence_checks })
 }
 
 /// A case of your department (or any, for supervisors).
@@ -495,6 +517,10 @@ pub async fn staff_material_download(app: &AppState, staff: &StaffSession, id: &
     let case = app.cases.case_for_staff(&staff.staff, id).await?;
     let (info, bytes) = app.cases.material(&case, name).await?;
     app.identity.audit(&staff.staff.username, "case.material.read", id, name, &staff.source).await?;
+    if let Some(l) = &info.licence_id {
+        // The holder sees who read their licence, and for which case.
+        app.licences.record_staff_use(&staff.staff, l, id).await?;
+    }
     Ok(material_response(&info, bytes))
 }
 

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_accounts;
 pub mod api_cases;
+pub mod api_licences;
 pub mod auth;
 pub mod error;
 pub mod i18n;
@@ -49,6 +50,8 @@ pub struct App {
     pub notifier: Arc<dyn yiwang_notify::Sender>,
     /// Applications and cases.
     pub cases: yiwang_cases::Cases,
+    /// Electronic licences and seals.
+    pub licences: yiwang_licences::Licences,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -119,6 +122,21 @@ pub fn router(app: AppState) -> Router {
         .route("/staff/cases/{id}/actions", post(api_cases::act))
         .route("/staff/cases/{id}/materials/{name}", get(api_cases::staff_material))
         .route("/staff/window-applications", post(api_cases::window_apply))
+        .route("/licences/types", get(api_licences::types))
+        .route("/licences/keys", get(api_licences::keys))
+        .route("/licences/verify", post(api_licences::verify_uploaded))
+        .route("/licences/{identifier}/verify", get(api_licences::verify))
+        .route("/me/licences", get(api_licences::wallet))
+        .route("/me/licences/{identifier}", get(api_licences::held))
+        .route("/me/licences/{identifier}/file", get(api_licences::file))
+        .route("/me/licences/{identifier}/copies", post(api_licences::make_copy))
+        .route("/licence-copies/{token}", get(api_licences::copy))
+        .route("/licence-copies/{token}/use", post(api_licences::use_copy))
+        .route("/staff/licences", get(api_licences::issued).post(api_licences::issue))
+        .route("/staff/licences/{identifier}/revoke", post(api_licences::revoke))
+        .route("/staff/licences/{identifier}/reissue", post(api_licences::reissue))
+        .route("/staff/seals", get(api_licences::seals))
+        .route("/staff/seals/rotate", post(api_licences::rotate))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -143,7 +161,11 @@ pub fn router(app: AppState) -> Router {
         .route("/cases/{id}/action", post(pages::staff_cases::act))
         .route("/cases/{id}/decision", get(pages::staff_cases::decision))
         .route("/cases/{id}/materials/{name}", get(pages::staff_cases::material))
-        .route("/window", get(pages::staff_cases::window_form).post(pages::staff_cases::window_submit));
+        .route("/window", get(pages::staff_cases::window_form).post(pages::staff_cases::window_submit))
+        .route("/licences", get(pages::licences::staff_licences))
+        .route("/licences/issue", post(pages::licences::staff_issue))
+        .route("/licences/revoke", post(pages::licences::staff_revoke))
+        .route("/licences/rotate", post(pages::licences::staff_rotate));
 
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
 
@@ -182,6 +204,13 @@ pub fn router(app: AppState) -> Router {
         .route("/cases/{id}/decision", get(pages::cases::decision))
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
+        .route("/licences", get(pages::licences::wallet))
+        .route("/licences/{identifier}", get(pages::licences::licence))
+        .route("/licences/{identifier}/file", get(pages::licences::file))
+        .route("/licences/{identifier}/copies", post(pages::licences::make_copy))
+        .route("/verify", get(pages::licences::verify_form))
+        .route("/verify/{identifier}", get(pages::licences::verify))
+        .route("/licence-copies/{token}", get(pages::licences::copy).post(pages::licences::use_copy))
         .route("/.well-known/openid-configuration", get(oidc::discovery))
         .route("/oidc/jwks", get(oidc::jwks))
         .route("/oidc/authorize", get(oidc::authorize).post(oidc::consent))

@@ -44,6 +44,12 @@ pub struct Settings {
     pub sms_webhook_secret: String,
     /// Directory of working-day calendar files (`<year>.yaml`); empty = the built-in calendar.
     pub calendar_dir: Option<String>,
+    /// Master key (hex, at least 16 bytes) that encrypts seal private keys at rest. Every app
+    /// server of a deployment needs the same one; prefer `master_key_file` or the environment.
+    pub master_key: Option<String>,
+    /// File holding the master key (hex). Default: `master.key` beside the SQLite database, or
+    /// `data/master.key`; created (mode 0600) on first start when missing.
+    pub master_key_file: Option<String>,
 }
 
 impl Default for Settings {
@@ -63,6 +69,8 @@ impl Default for Settings {
             email_from: "一网通办 <noreply@yiwang.example>".into(),
             sms_webhook: None,
             sms_webhook_secret: String::new(),
+            master_key: None,
+            master_key_file: None,
         }
     }
 }
@@ -170,6 +178,59 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), Default::default()))
 }
 
+/// The master key that protects seal private keys: from the setting, or from its file (made
+/// with a fresh random key on first start).
+pub fn master_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
+    let parse = |text: &str, from: &str| -> anyhow::Result<Vec<u8>> {
+        let key = hex::decode(text.trim()).with_context(|| format!("master key in {from} is not hex"))?;
+        if key.len() < 16 {
+            anyhow::bail!("master key in {from} must be at least 16 bytes (32 hex characters)");
+        }
+        Ok(key)
+    };
+    if let Some(k) = settings.master_key.as_deref().filter(|k| !k.is_empty()) {
+        return parse(k, "master_key");
+    }
+    let path = match settings.master_key_file.as_deref().filter(|p| !p.is_empty()) {
+        Some(p) => std::path::PathBuf::from(p),
+        None => match yiwang_store::sqlite_file(&settings.database_url) {
+            Some(db) => std::path::Path::new(&db).parent().map(|d| d.join("master.key")).unwrap_or_else(|| "master.key".into()),
+            None => "data/master.key".into(),
+        },
+    };
+    if path.exists() {
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        return parse(&text, &path.display().to_string());
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut key = vec![0u8; 32];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    std::io::Write::write_all(&mut f, hex::encode(&key).as_bytes())?;
+    f.sync_all()?;
+    tracing::warn!(path = %path.display(), "new master key created for seal keys: back it up; without it no new licence can be signed");
+    Ok(key)
+}
+
+/// The licence service configured from settings.
+pub fn licences(settings: &Settings, db: Db) -> anyhow::Result<yiwang_licences::Licences> {
+    let vault = yiwang_licences::Vault::new(&master_key(settings)?)?;
+    Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock)))
+}
+
+/// Load the demo licence types and the licences the demo people and companies hold.
+pub async fn load_demo_licences(licences: &yiwang_licences::Licences) -> anyhow::Result<usize> {
+    let p = demo::province()?;
+    let names = p.departments.iter().map(|d| (d.credit_code.clone(), d.name.clone())).collect();
+    Ok(yiwang_licences::demo::load(licences, &p.item_keys, &names).await?)
+}
+
 /// Identity configured from settings.
 pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
     let config =
@@ -183,7 +244,8 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let db = open_db(settings).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone())?;
-    let cases = cases(settings, db.clone(), catalog.clone())?;
+    let licences = licences(settings, db.clone())?;
+    let cases = cases(settings, db.clone(), catalog.clone())?.with_hook(Arc::new(licences.clone())).with_wallet(Arc::new(licences.clone()));
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -196,10 +258,15 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         let n = yiwang_cases::demo::load(&cases, &demo::province()?.item_keys).await?;
         tracing::info!(workflows = n, "demo workflow definitions loaded");
     }
+    if settings.demo && catalog.demo_loaded().await? && licences.types().await?.is_empty() {
+        let n = load_demo_licences(&licences).await?;
+        tracing::info!(licences = n, "demo licence types and licences loaded");
+    }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
         cases,
+        licences,
         db,
         catalog,
         provider: Arc::new(Provider::new(identity.clone())),

@@ -45,6 +45,30 @@ enum Command {
     },
     /// Export all items to a file (format from the extension: .csv, .xlsx, .json).
     Export { file: PathBuf },
+    /// Electronic licences.
+    Licence {
+        #[command(subcommand)]
+        action: LicenceAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LicenceAction {
+    /// Verify a licence file offline (exit code 0 when valid, 1 when not). Needs no server
+    /// and no database: only the file and the published key set.
+    Verify {
+        /// The licence file (JSON, as downloaded from the wallet).
+        file: PathBuf,
+        /// The seal key set (JSON from /api/v1/licences/keys); without it the seal is not trusted.
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Judge expiry on this date (YYYY-MM-DD); default today (China time).
+        #[arg(long)]
+        today: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -60,6 +84,11 @@ fn format_of(path: &std::path::Path) -> anyhow::Result<Format> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Licence { action: LicenceAction::Verify { file, keys, today, json } }) = &cli.command {
+        // Offline: no configuration, database or logging needed.
+        let valid = verify_licence_file(file, keys.as_deref(), today.as_deref(), *json)?;
+        std::process::exit(if valid { 0 } else { 1 });
+    }
     let mut settings = Settings::load(cli.config.as_deref())?;
     yiwang::init_tracing(&settings.log_format);
     match cli.command.unwrap_or(Command::Serve { listen: None, no_demo: false }) {
@@ -122,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
                 Err(e) => Err(e.into()),
             }
         }
+        Command::Licence { .. } => unreachable!("handled before configuration is read"),
         Command::Export { file } => {
             let format = format_of(&file)?;
             let db = yiwang::open_db(&settings).await?;
@@ -132,4 +162,34 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn verify_licence_file(file: &std::path::Path, keys: Option<&std::path::Path>, today: Option<&str>, json: bool) -> anyhow::Result<bool> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let licence: yiwang_licences::LicenceFile = serde_json::from_str(&text).context("not a licence file")?;
+    let keys: Option<yiwang_licences::KeySet> = match keys {
+        Some(p) => {
+            let t = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Some(serde_json::from_str(&t).context("not a key set (expected {\"keys\": [...]})")?)
+        }
+        None => None,
+    };
+    let today = today.map(String::from).unwrap_or_else(|| yiwang_cases::china_date(chrono::Utc::now()).to_string());
+    let report = yiwang_licences::offline::verify_file(&licence, keys.as_ref(), &today);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!("{} {}", if report.valid { "有效 VALID" } else { "无效 NOT VALID" }, report.identifier);
+        println!("  证照 {} {} · 发证机关 {}", report.type_name, report.number, report.issuer_name);
+        println!(
+            "  持证主体 {}（{}）· 有效期 {} 至 {}",
+            report.holder_name_masked, report.holder_id_masked, report.valid_from, report.valid_to
+        );
+        println!("  签名 {} · 印章 {} ({})", if report.signature_valid { "ok" } else { "FAILED" }, report.seal_id, report.algorithm.key());
+        for p in &report.problems {
+            println!("  - {p}");
+        }
+        println!("  （注销状态须在线查询：{}）", licence.keys_url.replace("/api/v1/licences/keys", "/verify/") + &report.identifier);
+    }
+    Ok(report.valid)
 }

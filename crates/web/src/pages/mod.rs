@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod cases;
+pub mod licences;
 pub mod staff;
 pub mod staff_accounts;
 pub mod staff_cases;
@@ -65,6 +66,17 @@ impl FromRequestParts<AppState> for Chrome {
             user_home,
             csrf: session.map(|s| s.csrf_token).unwrap_or_default(),
         })
+    }
+}
+
+impl Chrome {
+    /// Inline text in the page's language (for strings used on one page only).
+    pub fn tr<'a>(&self, zh: &'a str, en: &'a str) -> &'a str {
+        if self.en {
+            en
+        } else {
+            zh
+        }
     }
 }
 
