@@ -23,10 +23,11 @@ fn free_port() -> u16 {
 
 async fn start_server() -> (String, TestDb) {
     let t = TestDb::sqlite().await.expect("db");
-    let settings = Settings { database_url: t.options.url.clone(), ..Settings::default() };
-    let app = yiwang::build(&settings).await.expect("app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    // Links printed into licences (QR codes) and messages point at this server.
+    let settings = Settings { database_url: t.options.url.clone(), public_url: format!("http://{addr}"), ..Settings::default() };
+    let app = yiwang::build(&settings).await.expect("app");
     let router = yiwang_web::router(app);
     tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
@@ -393,6 +394,85 @@ async fn case_journeys() {
     c.goto(&bundle_url).await.unwrap();
     let branches = wait_css(&c, "#branches").await.text().await.unwrap();
     assert_eq!(branches.matches("准予").count(), 5, "{branches}");
+    let _ = std::fs::remove_file(&pdf);
+    c.close().await.unwrap();
+}
+
+/// Upload a file into every material slot not already filled by an e-licence.
+async fn upload_missing(c: &Client, file: &std::path::Path) -> usize {
+    let n = c.find_all(Locator::Css("li.material")).await.unwrap().len();
+    let mut uploaded = 0;
+    for i in 0..n {
+        let items = c.find_all(Locator::Css("li.material")).await.unwrap();
+        let li = &items[i];
+        if li.find(Locator::Css(".licence-used")).await.is_ok() {
+            continue;
+        }
+        let form = li.find(Locator::Css("form.upload")).await.unwrap();
+        form.find(Locator::Css("input[type=file]")).await.unwrap().send_keys(&file.display().to_string()).await.unwrap();
+        click_and_wait(c, form.find(Locator::Css("button")).await.unwrap()).await;
+        uploaded += 1;
+    }
+    uploaded
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licence_journey() {
+    let Some((c, _driver)) = browser().await else { return };
+    let (base, _db) = start_server().await;
+    let keys = yiwang_catalog::demo::province().unwrap().item_keys;
+    let mut secrets = Secrets::new();
+    let pdf = std::env::temp_dir().join(format!("yiwang-browser-{}.pdf", free_port()));
+    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF").unwrap();
+
+    // 1. 张三 applies for marriage registration; his e-ID card fills its material slot.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&format!("{base}/apply?item={}", keys["jh-dj"])).await.unwrap();
+    wait_css(&c, "#f_spouse_name").await.send_keys("李梅").await.unwrap();
+    c.find(Locator::Css("#f_spouse_id_number")).await.unwrap().send_keys("360103198512120034").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#start-application")).await.unwrap()).await;
+    wait_css(&c, "#case-form").await;
+    assert_eq!(c.find_all(Locator::Css(".licence-used")).await.unwrap().len(), 1, "the ID card comes from the wallet");
+    let case_url = c.current_url().await.unwrap().to_string();
+    let case_id = case_url.rsplit('/').next().unwrap().to_string();
+    assert!(upload_missing(&c, &pdf).await > 0);
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    assert!(status_text(&c).await.contains("待受理"));
+    sign_out(&c).await;
+
+    // 2. The marriage registry's window sees the verified e-licence and finishes on the spot.
+    staff_login(&c, &base, "mzj-window", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{case_id}")).await.unwrap();
+    let checks = wait_css(&c, "#licence-checks").await.text().await.unwrap();
+    assert!(checks.contains("居民身份证") && checks.contains("核验有效"), "{checks}");
+    act(&c, "do-accept_spot", None).await;
+    let status = status_text(&c).await;
+    assert!(status.contains("已送达") || status.contains("已办结"), "{status}");
+    sign_out(&c).await;
+
+    // 3. The marriage certificate is in the wallet; its QR link opens a page that says valid.
+    citizen_login(&c, &base, "360102199003071236").await;
+    click_and_wait(&c, wait_css(&c, "#licences-link").await).await;
+    let wallet = wait_css(&c, "#wallet").await.text().await.unwrap();
+    assert!(wallet.contains("结婚证") && wallet.contains("东城区民政局"), "{wallet}");
+    click_and_wait(&c, c.find(Locator::LinkText("结婚证")).await.unwrap()).await;
+    assert!(wait_css(&c, "#licence").await.text().await.unwrap().contains("李梅"));
+    assert!(c.find(Locator::Css(".qr svg")).await.is_ok(), "QR code shown");
+    click_and_wait(&c, c.find(Locator::Css("#verify-link")).await.unwrap()).await;
+    let verdict = wait_css(&c, "#verify-verdict").await.text().await.unwrap();
+    assert!(verdict.contains("核验通过"), "{verdict}");
+    let result = c.find(Locator::Css("#verify-result")).await.unwrap().text().await.unwrap();
+    assert!(result.contains("360102********1236") && !result.contains("360102199003071236"), "masked: {result}");
+
+    // 4. Birth registration at the health commission: both proofs come from licences, nothing
+    //    to upload, and it submits.
+    c.goto(&format!("{base}/apply?item={}", keys["sy-dj"])).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#start-application").await).await;
+    wait_css(&c, "#case-form").await;
+    let used = c.find_all(Locator::Css(".licence-used")).await.unwrap().len();
+    assert_eq!(used, 2, "ID card and marriage certificate reused");
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    assert!(status_text(&c).await.contains("待受理"));
     let _ = std::fs::remove_file(&pdf);
     c.close().await.unwrap();
 }
