@@ -457,6 +457,7 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_cases::get_workflow,
         crate::api_cases::put_workflow,
         crate::api_licences::types,
+        crate::api_licences::put_type,
         crate::api_licences::keys,
         crate::api_licences::verify,
         crate::api_licences::verify_uploaded,

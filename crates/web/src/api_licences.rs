@@ -39,6 +39,26 @@ pub async fn types(State(app): State<AppState>) -> ApiResult<Json<Vec<LicenceTyp
     Ok(Json(app.licences.types().await?))
 }
 
+/// Create or replace a licence type (platform administrators; the body's `code` must match).
+#[utoipa::path(put, path = "/api/v1/licences/types/{code}", tag = "licences", request_body = LicenceType,
+    responses((status = 200, body = LicenceType), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn put_type(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(code): Path<String>,
+    ApiJson(t): ApiJson<LicenceType>,
+) -> ApiResult<Json<LicenceType>> {
+    if !staff.staff.is_platform_admin() {
+        return Err(AppError::from(yiwang_licences::LicenceError::Forbidden).into());
+    }
+    if t.code != code {
+        return Err(AppError::bad_request("CODE_MISMATCH", "路径中的证照类型代码与内容不一致").into());
+    }
+    app.licences.put_type(&t).await?;
+    app.identity.audit(&staff.staff.username, "licence.type", &code, &t.name, &staff.source).await?;
+    Ok(Json(t))
+}
+
 /// The seal key set for offline verification: every seal with its life span.
 #[utoipa::path(get, path = "/api/v1/licences/keys", tag = "licences", responses((status = 200, body = KeySet)))]
 pub async fn keys(State(app): State<AppState>) -> ApiResult<Json<KeySet>> {

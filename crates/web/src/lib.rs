@@ -123,6 +123,7 @@ pub fn router(app: AppState) -> Router {
         .route("/staff/cases/{id}/materials/{name}", get(api_cases::staff_material))
         .route("/staff/window-applications", post(api_cases::window_apply))
         .route("/licences/types", get(api_licences::types))
+        .route("/licences/types/{code}", axum::routing::put(api_licences::put_type))
         .route("/licences/keys", get(api_licences::keys))
         .route("/licences/verify", post(api_licences::verify_uploaded))
         .route("/licences/{identifier}/verify", get(api_licences::verify))

@@ -20,6 +20,21 @@ async fn wallet_verification_copies_issuance_and_rotation() {
         let types = t.get("/api/v1/licences/types").await;
         assert_eq!(types.status, StatusCode::OK);
         assert!(types.json().as_array().unwrap().len() >= 4, "{b}");
+        // Platform administrators maintain the catalogue of types; others may not.
+        let mut food = types.json().as_array().unwrap().iter().find(|t| t["code"] == "1136000052601815JY002").unwrap().clone();
+        food["validity_years"] = json!(3);
+        let admin = t.login(ADMIN.0, ADMIN.1).await;
+        let r = t.json("PUT", "/api/v1/licences/types/1136000052601815JY002", &food, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let mut bad = food.clone();
+        bad["code"] = json!("1136000052601815JY00X");
+        let r = t.json("PUT", "/api/v1/licences/types/1136000052601815JY00X", &bad, Some(&admin)).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+        let gaj_admin = t.login(GAJ.0, GAJ.1).await;
+        assert_eq!(
+            t.json("PUT", "/api/v1/licences/types/1136000052601815JY002", &food, Some(&gaj_admin)).await.status,
+            StatusCode::FORBIDDEN
+        );
 
         // The demo ID card is in 张三's wallet.
         let zhang = t.person_login(ZHANG.0, ZHANG.1).await;
@@ -109,7 +124,7 @@ async fn wallet_verification_copies_issuance_and_rotation() {
         assert!(t.get_with("/api/v1/me/licences", &zhang.cookie).await.body.contains(&cert));
 
         // Staff of another department cannot revoke it; its own can, with a reason.
-        let gaj = t.login(GAJ.0, GAJ.1).await;
+        let gaj = gaj_admin;
         let r = t.json("POST", &format!("/api/v1/staff/licences/{cert}/revoke"), &json!({"reason": "x"}), Some(&gaj)).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
         let r = t.json("POST", &format!("/api/v1/staff/licences/{cert}/revoke"), &json!({"reason": ""}), Some(&mzj)).await;
