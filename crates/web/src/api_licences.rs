@@ -234,10 +234,15 @@ pub async fn use_copy(State(app): State<AppState>, Path(token): Path<String>, Ap
 
 // ----- staff -----
 
+/// The department a staff member acts for (licences are always a department's).
+pub fn department_of(staff: &yiwang_identity::Staff) -> Result<String, AppError> {
+    staff.department.clone().ok_or_else(|| AppError::from(yiwang_licences::LicenceError::Forbidden))
+}
+
 /// Licences issued by the staff member's department.
 #[utoipa::path(get, path = "/api/v1/staff/licences", tag = "licences", responses((status = 200, body = [LicenceSummary])))]
 pub async fn issued(State(app): State<AppState>, staff: StaffSession) -> ApiResult<Json<Vec<LicenceSummary>>> {
-    let dept = staff.staff.department.clone().ok_or_else(|| AppError::from(yiwang_licences::LicenceError::Forbidden))?;
+    let dept = department_of(&staff.staff)?;
     Ok(Json(app.licences.issued_by(&dept, 200).await?))
 }
 
@@ -257,7 +262,7 @@ pub struct IssueBody {
 }
 
 pub async fn issue_by(app: &AppState, staff: &StaffSession, b: IssueBody) -> Result<Licence, AppError> {
-    let dept = staff.staff.department.clone().ok_or_else(|| AppError::from(yiwang_licences::LicenceError::Forbidden))?;
+    let dept = department_of(&staff.staff)?;
     let issuer_name = app.catalog.department(&dept).await.map(|d| d.name).unwrap_or_default();
     let req = IssueRequest {
         type_code: b.type_code.trim().to_string(),
@@ -321,7 +326,7 @@ pub async fn reissue(
 /// The department's seals.
 #[utoipa::path(get, path = "/api/v1/staff/seals", tag = "licences", responses((status = 200, body = [Seal])))]
 pub async fn seals(State(app): State<AppState>, staff: StaffSession) -> ApiResult<Json<Vec<Seal>>> {
-    let dept = staff.staff.department.clone().ok_or_else(|| AppError::from(yiwang_licences::LicenceError::Forbidden))?;
+    let dept = department_of(&staff.staff)?;
     Ok(Json(app.licences.seals(Some(&dept)).await?))
 }
 
@@ -333,7 +338,7 @@ pub struct RotateBody {
 
 pub async fn rotate_by(app: &AppState, staff: &StaffSession, algorithm: &str) -> Result<Seal, AppError> {
     let alg = Algorithm::parse(algorithm).ok_or_else(|| AppError::bad_request("BAD_ALGORITHM", "算法应为 SM2-SM3 或 Ed25519"))?;
-    let dept = staff.staff.department.clone().unwrap_or_default();
+    let dept = department_of(&staff.staff)?;
     let name = app.catalog.department(&dept).await.map(|d| d.name).unwrap_or_default();
     Ok(app.licences.rotate_seal(&staff.staff, alg, &name, &staff.source).await?)
 }

@@ -234,6 +234,13 @@ async fn status_text(c: &Client) -> String {
     wait_css(c, "#case-status").await.text().await.unwrap()
 }
 
+/// What case journeys share: demo item keys, enrolled staff secrets, a small PDF to upload.
+fn journey_setup() -> (std::collections::HashMap<String, String>, Secrets, std::path::PathBuf) {
+    let pdf = std::env::temp_dir().join(format!("yiwang-browser-{}.pdf", free_port()));
+    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF").unwrap();
+    (yiwang_catalog::demo::province().unwrap().item_keys, Secrets::new(), pdf)
+}
+
 /// Upload a file into every material slot shown on the case page.
 async fn upload_all(c: &Client, file: &std::path::Path) {
     let n = c.find_all(Locator::Css("form.upload")).await.unwrap().len();
@@ -260,10 +267,7 @@ async fn act(c: &Client, button: &str, text: Option<&str>) {
 async fn case_journeys() {
     let Some((c, _driver)) = browser().await else { return };
     let (base, _db) = start_server().await;
-    let keys = yiwang_catalog::demo::province().unwrap().item_keys;
-    let mut secrets = Secrets::new();
-    let pdf = std::env::temp_dir().join(format!("yiwang-browser-{}.pdf", free_port()));
-    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF").unwrap();
+    let (keys, mut secrets, pdf) = journey_setup();
 
     // 1. 张伟 applies for 身份证换领 from the guide: the form is pre-filled, the one material
     //    uploaded, submitted.
@@ -420,10 +424,7 @@ async fn upload_missing(c: &Client, file: &std::path::Path) -> usize {
 async fn licence_journey() {
     let Some((c, _driver)) = browser().await else { return };
     let (base, _db) = start_server().await;
-    let keys = yiwang_catalog::demo::province().unwrap().item_keys;
-    let mut secrets = Secrets::new();
-    let pdf = std::env::temp_dir().join(format!("yiwang-browser-{}.pdf", free_port()));
-    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF").unwrap();
+    let (keys, mut secrets, pdf) = journey_setup();
 
     // 1. 张三 applies for marriage registration; his e-ID card fills its material slot.
     citizen_login(&c, &base, "360102199003071236").await;

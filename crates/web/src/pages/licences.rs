@@ -247,7 +247,7 @@ async fn staff_page(
     notice: Option<String>,
 ) -> PageResult {
     staff.require(yiwang_identity::Permission::Workbench)?;
-    let dept = staff.staff.department.clone().ok_or_else(|| AppError::from(yiwang_licences::LicenceError::Forbidden))?;
+    let dept = api_licences::department_of(&staff.staff)?;
     let types = app.licences.types().await?;
     let chosen = type_code.and_then(|code| types.iter().find(|t| t.code == code).cloned());
     render(StaffLicencesPage {
