@@ -28,10 +28,17 @@ struct DemoIssued {
     data: BTreeMap<String, String>,
 }
 
+fn parse() -> Result<DemoFile> {
+    serde_yaml::from_str(LICENCES).map_err(|e| LicenceError::Config(format!("licences.yaml：{e}")))
+}
+
 /// The demo types, with items named by implementation code.
 pub fn types(item_keys: &HashMap<String, String>) -> Result<Vec<LicenceType>> {
-    let file: DemoFile = serde_yaml::from_str(LICENCES).map_err(|e| LicenceError::Config(format!("licences.yaml：{e}")))?;
-    file.types
+    named_by_code(parse()?.types, item_keys)
+}
+
+fn named_by_code(types: Vec<LicenceType>, item_keys: &HashMap<String, String>) -> Result<Vec<LicenceType>> {
+    types
         .into_iter()
         .map(|mut t| {
             t.items = t
@@ -47,10 +54,10 @@ pub fn types(item_keys: &HashMap<String, String>) -> Result<Vec<LicenceType>> {
 /// Store the demo types and issue the demo licences (once: only when no licence exists yet).
 /// `department_names` maps credit codes to department names.
 pub async fn load(licences: &Licences, item_keys: &HashMap<String, String>, department_names: &HashMap<String, String>) -> Result<usize> {
-    for t in types(item_keys)? {
+    let file = parse()?;
+    for t in named_by_code(file.types, item_keys)? {
         licences.put_type(&t).await?;
     }
-    let file: DemoFile = serde_yaml::from_str(LICENCES).map_err(|e| LicenceError::Config(format!("licences.yaml：{e}")))?;
     let mut n = 0;
     for i in file.issued {
         if !licences.wallet(&i.holder_id).await?.is_empty() {

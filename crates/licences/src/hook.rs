@@ -33,7 +33,7 @@ impl Licences {
     async fn issue_for_case(&self, tx: &mut Tx, case: &Case) -> crate::Result<usize> {
         let mut issued = 0;
         for b in case.branches.iter().filter(|b| b.status == BranchStatus::Approved) {
-            for t in store::types_for_item(tx, &b.item_code).await? {
+            for t in self.types_for_item(tx, &b.item_code).await? {
                 let kind_matches = match t.holder {
                     HolderKind::Person => case.applicant_kind == yiwang_cases::ApplicantKind::Person,
                     HolderKind::Business => case.applicant_kind == yiwang_cases::ApplicantKind::Business,

@@ -38,8 +38,8 @@ pub use model::*;
 
 use crate::error::invalid;
 
-/// How long a seal's public part is reused from memory before it is read again (rotation and
-/// revocation on this node drop it at once).
+/// How long a seal's public part (and the list of licence types) is reused from memory before
+/// it is read again (changes on this node drop it at once).
 const SEAL_TTL: Duration = Duration::from_secs(10);
 
 /// What staff (or a case conclusion) asks to issue.
@@ -73,13 +73,23 @@ pub struct Licences {
     public_url: String,
     clock: Arc<dyn Clock>,
     seals: Arc<SealCache>,
+    /// Licence types, so a case conclusion finds the types its items issue without a query.
+    types: Arc<TypeCache>,
 }
 
 type SealCache = RwLock<HashMap<String, (Instant, Arc<CachedSeal>)>>;
+type TypeCache = RwLock<Option<(Instant, Arc<Vec<LicenceType>>)>>;
 
 impl Licences {
     pub fn new(db: Db, vault: Vault, public_url: &str, clock: Arc<dyn Clock>) -> Licences {
-        Licences { db, vault: Arc::new(vault), public_url: public_url.trim_end_matches('/').to_string(), clock, seals: Default::default() }
+        Licences {
+            db,
+            vault: Arc::new(vault),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            clock,
+            seals: Default::default(),
+            types: Default::default(),
+        }
     }
 
     pub fn today(&self) -> NaiveDate {
@@ -113,7 +123,27 @@ impl Licences {
         let mut tx = self.db.begin().await?;
         store::put_type(&mut tx, t, &self.now_text()).await?;
         tx.commit().await?;
+        if let Ok(mut c) = self.types.write() {
+            *c = None;
+        }
         Ok(())
+    }
+
+    /// The types issued on approval of an item, from memory (read again after `SEAL_TTL`, or
+    /// at once after a change on this node), reading through `tx` when stale.
+    pub(crate) async fn types_for_item(&self, tx: &mut Tx, item_code: &str) -> Result<Vec<LicenceType>> {
+        let cached = self.types.read().ok().and_then(|c| c.as_ref().filter(|(at, _)| at.elapsed() < SEAL_TTL).map(|(_, t)| t.clone()));
+        let all = match cached {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(store::types(tx).await?);
+                if let Ok(mut c) = self.types.write() {
+                    *c = Some((Instant::now(), t.clone()));
+                }
+                t
+            }
+        };
+        Ok(all.iter().filter(|t| t.items.iter().any(|i| i == item_code)).cloned().collect())
     }
 
     pub async fn types(&self) -> Result<Vec<LicenceType>> {
@@ -287,7 +317,7 @@ impl Licences {
 
     /// Issue inside the caller's transaction (case conclusions use this).
     pub async fn issue_in(&self, tx: &mut Tx, req: &IssueRequest, supersedes: Option<&Document>) -> Result<Licence> {
-        let t = store::licence_type_tx(tx, &req.type_code).await?.ok_or_else(|| LicenceError::TypeNotFound(req.type_code.clone()))?;
+        let t = store::licence_type(tx, &req.type_code).await?.ok_or_else(|| LicenceError::TypeNotFound(req.type_code.clone()))?;
         let issuer = CreditCode::parse(&req.issuer_code)?;
         match t.holder {
             HolderKind::Person => {
@@ -308,11 +338,7 @@ impl Licences {
             return Err(invalid("valid_to", "有效期截止日期不能早于起始日期"));
         }
         let (serial, version) = match supersedes {
-            Some(old) => {
-                let parsed = old.identifier.split('.').collect::<Vec<_>>();
-                let serial = parsed.get(7).map(|s| s.to_string()).unwrap_or_default();
-                (serial, old.version + 1)
-            }
+            Some(old) => (LicenceIdentifier::parse(&old.identifier)?.serial().to_string(), old.version + 1),
             None => {
                 let n = store::next_serial(tx, &t.code, issuer.as_str()).await?;
                 (format!("{}{:08}", today.year(), n), 1)
@@ -568,7 +594,7 @@ impl Licences {
         };
         store::record_use(&mut tx, &l.document.identifier, &l.document.holder_id, &usage, &now).await?;
         tx.commit().await?;
-        let report = self.verify(&copy.identifier).await?;
+        let report = self.check(&l, &*self.seal(&l.document.seal_id).await?);
         Ok((AnnotatedCopy { used_at: Some(now), ..copy }, l, report))
     }
 

@@ -37,15 +37,6 @@ pub(crate) async fn licence_type(c: &mut AnyConnection, code: &str) -> Result<Op
     doc.as_deref().map(parse_type).transpose()
 }
 
-pub(crate) async fn licence_type_tx(tx: &mut Tx, code: &str) -> Result<Option<LicenceType>> {
-    licence_type(tx, code).await
-}
-
-/// Types issued on approval of an item.
-pub(crate) async fn types_for_item(tx: &mut Tx, item_code: &str) -> Result<Vec<LicenceType>> {
-    Ok(types(tx).await?.into_iter().filter(|t| t.items.iter().any(|i| i == item_code)).collect())
-}
-
 // ----- seals -----
 
 const SEAL_COLS: &str = "seal_id, department_code, department_name, name, algorithm, public_key, valid_from, retired_at, revoked_at";

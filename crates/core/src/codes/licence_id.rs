@@ -61,6 +61,11 @@ impl LicenceIdentifier {
         Ok(LicenceIdentifier(s))
     }
 
+    /// The issuer-assigned serial (the segment between the issuer code and the version).
+    pub fn serial(&self) -> &str {
+        self.0.split('.').nth(7).unwrap_or("")
+    }
+
     /// Build an identifier, computing its check character.
     pub fn compose(type_code: &str, issuer: &str, serial: &str, version: u16) -> Result<Self, CodeError> {
         let version = format!("{:03}", version.min(999));
@@ -86,6 +91,7 @@ mod tests {
     fn compose_and_parse() {
         let id = LicenceIdentifier::compose("11100000000013338W001", "12441500196720244T", "000123", 1).unwrap();
         assert!(id.as_str().starts_with("1.2.156.3005.2.11100000000013338W001.12441500196720244T.000123.001."));
+        assert_eq!(id.serial(), "000123");
         let mut bad = id.to_string();
         bad.pop();
         bad.push(if id.as_str().ends_with('0') { '1' } else { '0' });

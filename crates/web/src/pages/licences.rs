@@ -7,7 +7,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect};
 use serde::Deserialize;
-use yiwang_licences::{AnnotatedCopy, Document, Licence, LicenceStatus, LicenceSummary, LicenceType, LicenceUse, Seal, VerifyReport};
+use yiwang_licences::{AnnotatedCopy, Document, Licence, LicenceSummary, LicenceType, LicenceUse, Seal, VerifyReport};
 
 use super::{field, qr_svg, render, Chrome, PageResult};
 use crate::api_licences::{self, holder, CopyRequest, IssueBody};
@@ -313,9 +313,4 @@ pub async fn staff_rotate(State(app): State<AppState>, c: Chrome, CsrfForm { sta
         Err(e) if e.status.is_client_error() => staff_page(&app, c, &staff, None, Some(e.body.message), None).await,
         Err(e) => Err(e.into()),
     }
-}
-
-/// Template helper: whether a summary is currently valid.
-pub fn is_valid(s: &LicenceSummary) -> bool {
-    s.status == LicenceStatus::Valid
 }
