@@ -32,6 +32,15 @@ pub enum LicenceError {
     Store(#[from] StoreError),
 }
 
+impl From<yiwang_crypto::CryptoError> for LicenceError {
+    fn from(e: yiwang_crypto::CryptoError) -> Self {
+        match e {
+            yiwang_crypto::CryptoError::Key(m) => LicenceError::Crypto(m),
+            yiwang_crypto::CryptoError::NotCanonical(m) => LicenceError::Invalid { field: "data".into(), message: m },
+        }
+    }
+}
+
 impl From<sqlx::Error> for LicenceError {
     fn from(e: sqlx::Error) -> Self {
         LicenceError::Store(e.into())

@@ -7,12 +7,11 @@
 //! [`yiwang_cases::ConclusionHook`], and held licences satisfy materials through a
 //! [`yiwang_cases::LicenceWallet`] (see [`hook`]).
 //!
-//! Modules: [`crypto`] keys, signatures and the key vault; [`canonical`] the signed form;
-//! [`model`] the vocabulary; [`offline`] file verification; [`hook`] the case integration;
+//! Keys, signatures, the key vault and the canonical signed form come from `yiwang-crypto`
+//! (re-exported as [`crypto`] and [`canonical`]). Modules: [`model`] the vocabulary; [`offline`] file verification; [`hook`] the case integration;
 //! [`demo`] the demo licence types.
 
-pub mod canonical;
-pub mod crypto;
+pub use yiwang_crypto::{self as crypto, canonical};
 pub mod demo;
 pub mod error;
 pub mod hook;

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 5, name: "refresh_generations", sql: include_str!("../migrations/0005_refresh_generations.sql") },
     Migration { version: 6, name: "inbox_in_outbox", sql: include_str!("../migrations/0006_inbox_in_outbox.sql") },
     Migration { version: 7, name: "licences", sql: include_str!("../migrations/0007_licences.sql") },
+    Migration { version: 8, name: "ledger", sql: include_str!("../migrations/0008_ledger.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -1,5 +1,5 @@
-//! Seal keys: SM2 with SM3 (GB/T 32918, default user id `1234567812345678`) and Ed25519, and
-//! the vault that keeps private keys encrypted at rest (SM4-GCM under a master key).
+//! Signing keys: SM2 with SM3 (GB/T 32918, default user id `1234567812345678`) and Ed25519, and
+//! the vault that keeps private keys (seals, the ledger's log key) encrypted at rest (SM4-GCM under a master key).
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::error::{LicenceError, Result};
+use crate::{CryptoError, Result};
 
 /// SM2 distinguishing identifier used for every signature (GB/T 35276 default).
 pub const SM2_USER_ID: &str = "1234567812345678";
@@ -57,11 +57,11 @@ pub fn generate(alg: Algorithm) -> Result<(Zeroizing<Vec<u8>>, Vec<u8>)> {
 pub fn public_key(alg: Algorithm, secret: &[u8]) -> Result<Vec<u8>> {
     match alg {
         Algorithm::Sm2 => {
-            let sk = sm2::SecretKey::from_slice(secret).map_err(|_| LicenceError::Crypto("SM2 私钥无效".into()))?;
+            let sk = sm2::SecretKey::from_slice(secret).map_err(|_| CryptoError::Key("SM2 私钥无效".into()))?;
             Ok(sk.public_key().to_sec1_bytes().to_vec())
         }
         Algorithm::Ed25519 => {
-            let bytes: [u8; 32] = secret.try_into().map_err(|_| LicenceError::Crypto("Ed25519 私钥长度应为32字节".into()))?;
+            let bytes: [u8; 32] = secret.try_into().map_err(|_| CryptoError::Key("Ed25519 私钥长度应为32字节".into()))?;
             Ok(ed25519_dalek::SigningKey::from_bytes(&bytes).verifying_key().to_bytes().to_vec())
         }
     }
@@ -72,14 +72,14 @@ pub fn sign(alg: Algorithm, secret: &[u8], message: &[u8]) -> Result<Vec<u8>> {
     match alg {
         Algorithm::Sm2 => {
             use sm2::dsa::signature::Signer;
-            let sk = sm2::SecretKey::from_slice(secret).map_err(|_| LicenceError::Crypto("SM2 私钥无效".into()))?;
-            let key = sm2::dsa::SigningKey::new(SM2_USER_ID, &sk).map_err(|_| LicenceError::Crypto("SM2 签名密钥无效".into()))?;
-            let sig: sm2::dsa::Signature = key.try_sign(message).map_err(|_| LicenceError::Crypto("SM2 签名失败".into()))?;
+            let sk = sm2::SecretKey::from_slice(secret).map_err(|_| CryptoError::Key("SM2 私钥无效".into()))?;
+            let key = sm2::dsa::SigningKey::new(SM2_USER_ID, &sk).map_err(|_| CryptoError::Key("SM2 签名密钥无效".into()))?;
+            let sig: sm2::dsa::Signature = key.try_sign(message).map_err(|_| CryptoError::Key("SM2 签名失败".into()))?;
             Ok(sig.to_bytes().to_vec())
         }
         Algorithm::Ed25519 => {
             use ed25519_dalek::Signer;
-            let bytes: [u8; 32] = secret.try_into().map_err(|_| LicenceError::Crypto("Ed25519 私钥长度应为32字节".into()))?;
+            let bytes: [u8; 32] = secret.try_into().map_err(|_| CryptoError::Key("Ed25519 私钥长度应为32字节".into()))?;
             Ok(ed25519_dalek::SigningKey::from_bytes(&bytes).sign(message).to_bytes().to_vec())
         }
     }
@@ -97,12 +97,10 @@ impl PublicKey {
         match alg {
             Algorithm::Sm2 => sm2::dsa::VerifyingKey::from_sec1_bytes(SM2_USER_ID, bytes)
                 .map(|k| PublicKey::Sm2(Box::new(k)))
-                .map_err(|_| LicenceError::Crypto("SM2 公钥无效".into())),
+                .map_err(|_| CryptoError::Key("SM2 公钥无效".into())),
             Algorithm::Ed25519 => {
-                let b: [u8; 32] = bytes.try_into().map_err(|_| LicenceError::Crypto("Ed25519 公钥长度应为32字节".into()))?;
-                ed25519_dalek::VerifyingKey::from_bytes(&b)
-                    .map(PublicKey::Ed25519)
-                    .map_err(|_| LicenceError::Crypto("Ed25519 公钥无效".into()))
+                let b: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Key("Ed25519 公钥长度应为32字节".into()))?;
+                ed25519_dalek::VerifyingKey::from_bytes(&b).map(PublicKey::Ed25519).map_err(|_| CryptoError::Key("Ed25519 公钥无效".into()))
             }
         }
     }
@@ -146,7 +144,7 @@ impl Vault {
     /// A vault over `master` (at least 16 bytes of secret).
     pub fn new(master: &[u8]) -> Result<Vault> {
         if master.len() < 16 {
-            return Err(LicenceError::Crypto("主密钥至少16字节".into()));
+            return Err(CryptoError::Key("主密钥至少16字节".into()));
         }
         use sm3::Digest;
         let mut h = sm3::Sm3::new();
@@ -178,7 +176,7 @@ impl Vault {
         let ct = self
             .cipher()
             .encrypt(aes_gcm::Nonce::from_slice(&nonce), Payload { msg: plain, aad: aad.as_bytes() })
-            .map_err(|_| LicenceError::Crypto("加密失败".into()))?;
+            .map_err(|_| CryptoError::Key("加密失败".into()))?;
         let mut out = nonce.to_vec();
         out.extend_from_slice(&ct);
         Ok(format!("{SEALED_PREFIX}{}", B64.encode(out)))
@@ -186,7 +184,7 @@ impl Vault {
 
     pub fn open(&self, aad: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>> {
         use aes_gcm::aead::{Aead, Payload};
-        let fail = || LicenceError::Crypto("印章私钥无法解密（主密钥不符或数据被篡改）".into());
+        let fail = || CryptoError::Key("私钥无法解密（主密钥不符或数据被篡改）".into());
         let body = sealed.strip_prefix(SEALED_PREFIX).ok_or_else(fail)?;
         let bytes = B64.decode(body).map_err(|_| fail())?;
         if bytes.len() < 12 + 16 {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::error::{LicenceError, Result};
+use crate::{CryptoError, Result};
 
 /// Serialise `v` canonically. Fractional numbers are refused (licence data holds none; their
 /// textual form differs between libraries).
@@ -24,9 +24,7 @@ fn write(v: &Value, out: &mut String) -> Result<()> {
             } else if let Some(u) = n.as_u64() {
                 out.push_str(&u.to_string());
             } else {
-                return Err(LicenceError::Invalid {
-                    field: "data".into(), message: "证照数据不能含小数，请以文本表示".into()
-                });
+                return Err(CryptoError::NotCanonical("数据不能含小数，请以文本表示".into()));
             }
         }
         Value::String(s) => write_str(s, out),

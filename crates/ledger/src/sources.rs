@@ -1,0 +1,209 @@
+//! What the ledger records: one [`Source`] per table whose rows are exercises of power or
+//! their configuration. Database triggers, generated here from the same definitions, capture
+//! each new or changed row into `ledger_queue` in the writing transaction itself, so no code
+//! path (present or future, application or SQL console) can change a recorded table without
+//! leaving an entry, and the ledger adds no statement to the writer's hot path.
+
+use yiwang_store::Dialect;
+
+/// A recorded table.
+#[derive(Debug, Clone, Copy)]
+pub struct Source {
+    /// Stable name in entries (`case_event`, `staff_action`, …).
+    pub name: &'static str,
+    /// 中文名称 for pages.
+    pub label: &'static str,
+    pub table: &'static str,
+    /// Columns whose values, joined by `@`, identify the row.
+    pub key: &'static [&'static str],
+    /// Columns captured in the record (never secrets such as encrypted private keys).
+    pub columns: &'static [&'static str],
+    /// Rows change after insertion (status, new definition): updates are recorded too, and the
+    /// latest entry of a key must match the row.
+    pub updates: bool,
+}
+
+pub const SOURCES: &[Source] = &[
+    Source {
+        name: "case_event",
+        label: "办件过程",
+        table: "case_events",
+        key: &["id"],
+        columns: &["id", "case_id", "at", "kind", "step", "department_code", "department_name", "branch_no", "note", "actor"],
+        updates: false,
+    },
+    Source {
+        name: "staff_action",
+        label: "工作人员操作",
+        table: "audit_log",
+        key: &["id"],
+        columns: &["id", "at", "actor", "action", "target", "result", "source"],
+        updates: false,
+    },
+    Source {
+        name: "item_change",
+        label: "事项变更",
+        table: "item_history",
+        key: &["id"],
+        columns: &["id", "impl_code", "version", "action", "actor", "note", "at"],
+        updates: false,
+    },
+    Source {
+        name: "item_version",
+        label: "事项版本",
+        table: "item_versions",
+        key: &["impl_code", "version"],
+        columns: &["impl_code", "version", "status", "doc", "created_at", "created_by", "published_at"],
+        updates: true,
+    },
+    Source {
+        name: "workflow",
+        label: "办理流程配置",
+        table: "item_workflows",
+        key: &["impl_code"],
+        columns: &["impl_code", "definition", "updated_at", "updated_by"],
+        updates: true,
+    },
+    Source {
+        name: "licence",
+        label: "电子证照",
+        table: "licences",
+        key: &["identifier"],
+        columns: &[
+            "identifier",
+            "type_code",
+            "issuer_code",
+            "version",
+            "holder_id",
+            "status",
+            "status_reason",
+            "status_at",
+            "superseded_by",
+            "case_id",
+            "document",
+            "signature",
+            "seal_id",
+            "created_at",
+        ],
+        updates: true,
+    },
+    Source {
+        name: "licence_use",
+        label: "证照使用",
+        table: "licence_uses",
+        key: &["id"],
+        columns: &["id", "identifier", "holder_id", "case_id", "used_by", "department_code", "purpose", "at"],
+        updates: false,
+    },
+    Source {
+        name: "seal",
+        label: "电子印章",
+        table: "seals",
+        key: &["seal_id"],
+        columns: &[
+            "seal_id",
+            "department_code",
+            "department_name",
+            "name",
+            "algorithm",
+            "public_key",
+            "valid_from",
+            "retired_at",
+            "revoked_at",
+            "created_at",
+        ],
+        updates: true,
+    },
+    Source {
+        name: "licence_type",
+        label: "证照目录",
+        table: "licence_types",
+        key: &["code"],
+        columns: &["code", "doc", "updated_at"],
+        updates: true,
+    },
+];
+
+pub fn source(name: &str) -> Option<&'static Source> {
+    SOURCES.iter().find(|s| s.name == name)
+}
+
+impl Source {
+    /// SQL for the key of a row; `prefix` is `NEW.` inside triggers.
+    pub fn key_sql(&self, prefix: &str) -> String {
+        self.key.iter().map(|c| format!("CAST({prefix}{c} AS TEXT)")).collect::<Vec<_>>().join(" || '@' || ")
+    }
+
+    /// SQL for the record of a row as JSON text (column → value), the same on both engines
+    /// once canonicalised.
+    pub fn record_sql(&self, dialect: Dialect, prefix: &str) -> String {
+        let pairs = self.columns.iter().map(|c| format!("'{c}', {prefix}{c}")).collect::<Vec<_>>().join(", ");
+        match dialect {
+            Dialect::Sqlite => format!("json_object({pairs})"),
+            Dialect::Postgres => format!("json_build_object({pairs})::text"),
+        }
+    }
+
+    /// Statements that install the capture trigger(s), idempotently.
+    pub fn install_sql(&self, dialect: Dialect) -> Vec<String> {
+        let insert = format!(
+            "INSERT INTO ledger_queue (source, source_key, record) VALUES ('{}', {}, {})",
+            self.name,
+            self.key_sql("NEW."),
+            self.record_sql(dialect, "NEW.")
+        );
+        let (name, table) = (self.name, self.table);
+        match dialect {
+            Dialect::Sqlite => {
+                let mut v = vec![format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_insert AFTER INSERT ON {table} BEGIN {insert}; END")];
+                if self.updates {
+                    v.push(format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_update AFTER UPDATE ON {table} BEGIN {insert}; END"));
+                }
+                v
+            }
+            Dialect::Postgres => {
+                let events = if self.updates { "INSERT OR UPDATE" } else { "INSERT" };
+                vec![
+                    format!(
+                        "CREATE OR REPLACE FUNCTION ledger_capture_{name}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {insert}; RETURN NULL; END $f$"
+                    ),
+                    format!("DROP TRIGGER IF EXISTS ledger_{name} ON {table}"),
+                    format!("CREATE TRIGGER ledger_{name} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION ledger_capture_{name}()"),
+                ]
+            }
+        }
+    }
+
+    /// Statements that remove the capture trigger(s) (ledger switched off).
+    pub fn uninstall_sql(&self, dialect: Dialect) -> Vec<String> {
+        let (name, table) = (self.name, self.table);
+        match dialect {
+            Dialect::Sqlite => {
+                vec![format!("DROP TRIGGER IF EXISTS ledger_{name}_insert"), format!("DROP TRIGGER IF EXISTS ledger_{name}_update")]
+            }
+            Dialect::Postgres => vec![format!("DROP TRIGGER IF EXISTS ledger_{name} ON {table}")],
+        }
+    }
+
+    /// Every current row as (key, record JSON text), for `verify`.
+    pub fn rows_sql(&self, dialect: Dialect) -> String {
+        format!("SELECT {} AS k, {} AS r FROM {}", self.key_sql(""), self.record_sql(dialect, ""), self.table)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_keys_are_columns() {
+        for (i, s) in SOURCES.iter().enumerate() {
+            assert!(SOURCES[i + 1..].iter().all(|o| o.name != s.name && o.table != s.table), "{}", s.name);
+            assert!(s.key.iter().all(|k| s.columns.contains(k)), "{}", s.name);
+            assert!(!s.columns.contains(&"private_key"), "secrets never enter the ledger");
+        }
+        assert!(source("case_event").is_some());
+        let sql = source("item_version").unwrap().install_sql(Dialect::Sqlite).join(";");
+        assert!(sql.contains("CAST(NEW.impl_code AS TEXT) || '@' || CAST(NEW.version AS TEXT)"), "{sql}");
+    }
+}

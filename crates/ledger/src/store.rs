@@ -1,0 +1,310 @@
+//! SQL of the ledger, portable between SQLite and PostgreSQL.
+
+use sqlx::Row as _;
+use yiwang_crypto::HashAlg;
+use yiwang_store::{sqlx, Dialect, Row, Tx};
+
+use crate::error::{LedgerError, Result};
+use crate::merkle::Hash;
+use crate::model::{Entry, Envelope, LogKey, SignedHead, LOG_FORMAT};
+use crate::tree::NewTile;
+
+type Conn = sqlx::AnyConnection;
+
+pub fn hex32(s: &str) -> Result<Hash> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).map_err(|_| LedgerError::Corrupt(format!("哈希值格式错误：{s}")))?;
+    Ok(out)
+}
+
+fn u(v: i64) -> u64 {
+    v.max(0) as u64
+}
+
+pub struct State {
+    pub alg: HashAlg,
+    pub size: u64,
+    pub last_leaf: Hash,
+}
+
+/// The state row, created on first use with `alg`. The algorithm of an existing log wins.
+pub async fn ensure_state(tx: &mut Tx, alg: HashAlg) -> Result<State> {
+    sqlx::query(
+        "INSERT INTO ledger_state (id, hash_alg, tree_size, last_leaf, updated_at) VALUES (1, $1, 0, $2, $3) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(alg.key())
+    .bind(hex::encode([0u8; 32]))
+    .bind(yiwang_store::now_text())
+    .execute(&mut **tx)
+    .await?;
+    state(&mut **tx).await
+}
+
+pub async fn state(c: &mut Conn) -> Result<State> {
+    let row = sqlx::query("SELECT hash_alg, tree_size, last_leaf FROM ledger_state WHERE id = 1").fetch_one(&mut *c).await?;
+    let alg: String = row.try_get("hash_alg")?;
+    Ok(State {
+        alg: HashAlg::parse(&alg).ok_or_else(|| LedgerError::Corrupt(format!("未知的哈希算法 {alg}")))?,
+        size: u(row.try_get("tree_size")?),
+        last_leaf: hex32(&row.try_get::<String, _>("last_leaf")?)?,
+    })
+}
+
+pub struct Queued {
+    pub id: i64,
+    pub source: String,
+    pub key: String,
+    pub record: String,
+}
+
+pub async fn queue_batch(c: &mut Conn, limit: usize) -> Result<Vec<Queued>> {
+    let rows = sqlx::query("SELECT id, source, source_key, record FROM ledger_queue ORDER BY id LIMIT $1")
+        .bind(limit as i64)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Queued { id: r.try_get("id")?, source: r.try_get("source")?, key: r.try_get("source_key")?, record: r.try_get("record")? })
+        })
+        .collect()
+}
+
+pub async fn pending(c: &mut Conn) -> Result<u64> {
+    Ok(u(sqlx::query("SELECT COUNT(*) AS n FROM ledger_queue").fetch_one(&mut *c).await?.try_get("n")?))
+}
+
+/// Entries, tiles and the new state computed outside the writer.
+pub struct Plan {
+    pub base_size: u64,
+    pub entries: Vec<Envelope>,
+    pub records: Vec<String>,
+    pub tiles: Vec<NewTile>,
+    pub queue_ids: Vec<i64>,
+    pub last_leaf: Hash,
+}
+
+/// Write a plan if the log is still at `plan.base_size` (else [`LedgerError::Busy`]).
+pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
+    let lock = match dialect {
+        Dialect::Postgres => "SELECT tree_size FROM ledger_state WHERE id = 1 FOR UPDATE",
+        Dialect::Sqlite => "SELECT tree_size FROM ledger_state WHERE id = 1",
+    };
+    let size: i64 = sqlx::query(lock).fetch_one(&mut **tx).await?.try_get("tree_size")?;
+    if u(size) != plan.base_size {
+        return Err(LedgerError::Busy);
+    }
+    const COLS: usize = 8;
+    for (chunk_no, chunk) in plan.entries.chunks(100).enumerate() {
+        let mut sql = String::from(
+            "INSERT INTO ledger_entries (leaf_index, source, source_key, record, content_hash, prev_hash, leaf_hash, sequenced_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push(',');
+            }
+            let b = i * COLS;
+            sql.push_str(&format!("(${},${},${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (i, e) in chunk.iter().enumerate() {
+            q = q
+                .bind(e.index as i64)
+                .bind(e.source.clone())
+                .bind(e.key.clone())
+                .bind(plan.records[chunk_no * 100 + i].clone())
+                .bind(e.content.clone())
+                .bind(e.prev.clone())
+                .bind(e.leaf_hash.clone())
+                .bind(e.sequenced_at.clone());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    for t in &plan.tiles {
+        sqlx::query("INSERT INTO ledger_tiles (tile, leaves, root) VALUES ($1, $2, $3)")
+            .bind(t.tile as i64)
+            .bind(t.leaves.concat())
+            .bind(hex::encode(t.root))
+            .execute(&mut **tx)
+            .await?;
+    }
+    for chunk in plan.queue_ids.chunks(500) {
+        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM ledger_queue WHERE id IN ({list})")));
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        q.execute(&mut **tx).await?;
+    }
+    sqlx::query("UPDATE ledger_state SET tree_size = $1, last_leaf = $2, updated_at = $3 WHERE id = 1")
+        .bind((plan.base_size + plan.entries.len() as u64) as i64)
+        .bind(hex::encode(plan.last_leaf))
+        .bind(yiwang_store::now_text())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn tile_roots(c: &mut Conn) -> Result<Vec<(u64, Hash)>> {
+    let rows = sqlx::query("SELECT tile, root FROM ledger_tiles ORDER BY tile").fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok((u(r.try_get("tile")?), hex32(&r.try_get::<String, _>("root")?)?))).collect()
+}
+
+pub async fn tile_leaves(c: &mut Conn, tile: u64) -> Result<Option<Vec<Hash>>> {
+    let row = sqlx::query("SELECT leaves FROM ledger_tiles WHERE tile = $1").bind(tile as i64).fetch_optional(&mut *c).await?;
+    let Some(row) = row else { return Ok(None) };
+    let bytes: Vec<u8> = row.try_get("leaves")?;
+    if bytes.len() % 32 != 0 {
+        return Err(LedgerError::Corrupt(format!("第 {tile} 块叶子哈希长度错误")));
+    }
+    Ok(Some(bytes.chunks(32).map(|c| c.try_into().unwrap_or([0u8; 32])).collect()))
+}
+
+/// Stored leaf hashes of `[start, end)`, in order, with their positions.
+pub async fn leaf_hashes(c: &mut Conn, start: u64, end: u64) -> Result<Vec<(u64, Hash)>> {
+    let rows =
+        sqlx::query("SELECT leaf_index, leaf_hash FROM ledger_entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index")
+            .bind(start as i64)
+            .bind(end as i64)
+            .fetch_all(&mut *c)
+            .await?;
+    rows.iter().map(|r| Ok((u(r.try_get("leaf_index")?), hex32(&r.try_get::<String, _>("leaf_hash")?)?))).collect()
+}
+
+const ENTRY_COLS: &str = "leaf_index, source, source_key, record, content_hash, prev_hash, leaf_hash, sequenced_at";
+
+pub fn entry_of(r: &Row) -> Result<(Envelope, String)> {
+    Ok((
+        Envelope {
+            index: u(r.try_get("leaf_index")?),
+            source: r.try_get("source")?,
+            key: r.try_get("source_key")?,
+            content: r.try_get("content_hash")?,
+            prev: r.try_get("prev_hash")?,
+            leaf_hash: r.try_get("leaf_hash")?,
+            sequenced_at: r.try_get("sequenced_at")?,
+        },
+        r.try_get("record")?,
+    ))
+}
+
+fn with_record((envelope, record): (Envelope, String)) -> Entry {
+    let record = serde_json::from_str(&record).unwrap_or(serde_json::Value::String(record));
+    Entry { envelope, record }
+}
+
+/// Entries `[start, end)` as stored (the audit reads them raw).
+pub async fn entries_raw(c: &mut Conn, start: u64, end: u64) -> Result<Vec<(Envelope, String)>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLS} FROM ledger_entries WHERE leaf_index >= $1 AND leaf_index < $2 ORDER BY leaf_index"
+    )))
+    .bind(start as i64)
+    .bind(end as i64)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(entry_of).collect()
+}
+
+pub async fn envelopes(c: &mut Conn, start: u64, end: u64) -> Result<Vec<Envelope>> {
+    Ok(entries_raw(c, start, end).await?.into_iter().map(|(e, _)| e).collect())
+}
+
+/// Every entry of one source row, oldest first.
+pub async fn entries_for(c: &mut Conn, source: &str, key: &str) -> Result<Vec<Entry>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ENTRY_COLS} FROM ledger_entries WHERE source = $1 AND source_key = $2 ORDER BY leaf_index"
+    )))
+    .bind(source)
+    .bind(key)
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter().map(|r| entry_of(r).map(with_record)).collect()
+}
+
+pub async fn index_of_leaf(c: &mut Conn, leaf_hash: &str) -> Result<Option<u64>> {
+    let row = sqlx::query("SELECT leaf_index FROM ledger_entries WHERE leaf_hash = $1 ORDER BY leaf_index LIMIT 1")
+        .bind(leaf_hash)
+        .fetch_optional(&mut *c)
+        .await?;
+    Ok(match row {
+        Some(r) => Some(u(r.try_get("leaf_index")?)),
+        None => None,
+    })
+}
+
+fn head_of(r: &Row, alg: HashAlg) -> Result<SignedHead> {
+    Ok(SignedHead {
+        format: LOG_FORMAT.into(),
+        hash: alg.key().into(),
+        tree_size: u(r.try_get("tree_size")?),
+        root: r.try_get("root_hash")?,
+        timestamp: r.try_get("signed_at")?,
+        key_id: r.try_get("key_id")?,
+        signature: r.try_get("signature")?,
+    })
+}
+
+pub async fn insert_head(tx: &mut Tx, h: &SignedHead) -> Result<()> {
+    sqlx::query("INSERT INTO ledger_heads (tree_size, root_hash, signed_at, key_id, signature) VALUES ($1, $2, $3, $4, $5)")
+        .bind(h.tree_size as i64)
+        .bind(&h.root)
+        .bind(&h.timestamp)
+        .bind(&h.key_id)
+        .bind(&h.signature)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Heads, newest first.
+pub async fn heads(c: &mut Conn, alg: HashAlg, limit: i64) -> Result<Vec<SignedHead>> {
+    let rows = sqlx::query("SELECT tree_size, root_hash, signed_at, key_id, signature FROM ledger_heads ORDER BY id DESC LIMIT $1")
+        .bind(limit)
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(|r| head_of(r, alg)).collect()
+}
+
+/// The first head that covers `size` entries.
+pub async fn head_covering(c: &mut Conn, alg: HashAlg, size: u64) -> Result<Option<SignedHead>> {
+    let row = sqlx::query(
+        "SELECT tree_size, root_hash, signed_at, key_id, signature FROM ledger_heads WHERE tree_size >= $1 ORDER BY id LIMIT 1",
+    )
+    .bind(size as i64)
+    .fetch_optional(&mut *c)
+    .await?;
+    row.map(|r| head_of(&r, alg)).transpose()
+}
+
+pub async fn keys(c: &mut Conn) -> Result<Vec<(LogKey, String)>> {
+    let rows = sqlx::query(
+        "SELECT key_id, algorithm, public_key, private_key, created_at, retired_at FROM ledger_keys ORDER BY created_at, key_id",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                LogKey {
+                    key_id: r.try_get("key_id")?,
+                    algorithm: r.try_get("algorithm")?,
+                    public_key: r.try_get("public_key")?,
+                    created_at: r.try_get("created_at")?,
+                    retired_at: r.try_get("retired_at")?,
+                },
+                r.try_get("private_key")?,
+            ))
+        })
+        .collect()
+}
+
+pub async fn insert_key(tx: &mut Tx, k: &LogKey, sealed: &str) -> Result<()> {
+    sqlx::query("INSERT INTO ledger_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&k.key_id)
+        .bind(&k.algorithm)
+        .bind(&k.public_key)
+        .bind(sealed)
+        .bind(&k.created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
