@@ -140,6 +140,7 @@ impl Builder<'_> {
             None => (self.case.lead_department.clone(), self.case.lead_department_name.clone()),
         };
         self.events.push(Event {
+            id: None,
             at: self.ctx.now.clone(),
             kind,
             step: step.to_string(),

@@ -259,6 +259,9 @@ impl Case {
 /// applicants.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Event {
+    /// Row id once stored: the key of the event's entry in the tamper-evident ledger.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
     pub at: String,
     pub kind: EventKind,
     pub step: String,

@@ -132,7 +132,7 @@ pub(crate) async fn load_with_material_names(
 
 pub(crate) async fn events(c: &mut AnyConnection, case_id: &str) -> Result<Vec<Event>> {
     let rows = sqlx::query(
-        "SELECT at, kind, step, department_code, department_name, branch_no, note, actor FROM case_events WHERE case_id = $1 ORDER BY id",
+        "SELECT id, at, kind, step, department_code, department_name, branch_no, note, actor FROM case_events WHERE case_id = $1 ORDER BY id",
     )
     .bind(case_id)
     .fetch_all(&mut *c)
@@ -141,6 +141,7 @@ pub(crate) async fn events(c: &mut AnyConnection, case_id: &str) -> Result<Vec<E
         .map(|r| {
             let kind: String = r.try_get("kind")?;
             Ok(Event {
+                id: Some(r.try_get("id")?),
                 at: r.try_get("at")?,
                 kind: EventKind::parse(&kind).ok_or_else(|| bad("事件", &kind))?,
                 step: r.try_get("step")?,

@@ -472,7 +472,14 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_licences::revoke,
         crate::api_licences::reissue,
         crate::api_licences::seals,
-        crate::api_licences::rotate
+        crate::api_licences::rotate,
+        crate::api_ledger::info,
+        crate::api_ledger::heads,
+        crate::api_ledger::publish,
+        crate::api_ledger::leaves,
+        crate::api_ledger::inclusion,
+        crate::api_ledger::consistency,
+        crate::api_ledger::my_case_bundle
     ),
     components(schemas(
         ErrorBody,
@@ -531,7 +538,16 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         yiwang_licences::VerifyReport,
         yiwang_licences::AnnotatedCopy,
         yiwang_licences::LicenceUse,
-        yiwang_licences::LicenceSummary
+        yiwang_licences::LicenceSummary,
+        yiwang_ledger::LogInfo,
+        yiwang_ledger::SignedHead,
+        yiwang_ledger::LogKey,
+        yiwang_ledger::Envelope,
+        yiwang_ledger::Entry,
+        yiwang_ledger::InclusionProof,
+        yiwang_ledger::ConsistencyProof,
+        yiwang_ledger::ProvenEntry,
+        yiwang_ledger::ProofBundle
     ))
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_accounts;
 pub mod api_cases;
+pub mod api_ledger;
 pub mod api_licences;
 pub mod auth;
 pub mod error;
@@ -52,6 +53,8 @@ pub struct App {
     pub cases: yiwang_cases::Cases,
     /// Electronic licences and seals.
     pub licences: yiwang_licences::Licences,
+    /// The tamper-evident ledger.
+    pub ledger: yiwang_ledger::Ledger,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -138,6 +141,12 @@ pub fn router(app: AppState) -> Router {
         .route("/staff/licences/{identifier}/reissue", post(api_licences::reissue))
         .route("/staff/seals", get(api_licences::seals))
         .route("/staff/seals/rotate", post(api_licences::rotate))
+        .route("/ledger", get(api_ledger::info))
+        .route("/ledger/heads", get(api_ledger::heads).post(api_ledger::publish))
+        .route("/ledger/leaves", get(api_ledger::leaves))
+        .route("/ledger/proofs/inclusion", get(api_ledger::inclusion))
+        .route("/ledger/proofs/consistency", get(api_ledger::consistency))
+        .route("/cases/{id}/ledger", get(api_ledger::my_case_bundle))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -198,6 +207,8 @@ pub fn router(app: AppState) -> Router {
         .route("/apply", get(pages::cases::apply_form).post(pages::cases::apply))
         .route("/cases", get(pages::cases::my_cases))
         .route("/cases/{id}", get(pages::cases::my_case))
+        .route("/cases/{id}/ledger", get(pages::ledger::case_history))
+        .route("/ledger", get(pages::ledger::log))
         .route("/cases/{id}/form", post(pages::cases::save))
         .route("/cases/{id}/materials", post(pages::cases::upload))
         .route("/cases/{id}/materials/{name}", get(pages::cases::material))

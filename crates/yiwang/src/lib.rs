@@ -50,6 +50,14 @@ pub struct Settings {
     /// File holding the master key (hex). Default: `master.key` beside the SQLite database, or
     /// `data/master.key`; created (mode 0600) on first start when missing.
     pub master_key_file: Option<String>,
+    /// Hash of the tamper-evident ledger when it starts: `sm3` (default) or `sha256`.
+    pub ledger_hash: String,
+    /// Algorithm of the key that signs ledger tree heads: `SM2-SM3` (default) or `Ed25519`.
+    pub ledger_signing: String,
+    /// Capture recorded tables into the ledger (default on; off only for emergencies).
+    pub ledger_capture: bool,
+    /// Seconds between signed tree heads while the log grows.
+    pub ledger_head_interval_secs: u64,
 }
 
 impl Default for Settings {
@@ -71,6 +79,10 @@ impl Default for Settings {
             sms_webhook_secret: String::new(),
             master_key: None,
             master_key_file: None,
+            ledger_hash: "sm3".into(),
+            ledger_signing: "SM2-SM3".into(),
+            ledger_capture: true,
+            ledger_head_interval_secs: 60,
         }
     }
 }
@@ -224,6 +236,24 @@ pub fn licences(settings: &Settings, db: Db) -> anyhow::Result<yiwang_licences::
     Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock)))
 }
 
+/// The ledger configured from settings; installs its capture triggers.
+pub async fn ledger(settings: &Settings, db: Db) -> anyhow::Result<yiwang_ledger::Ledger> {
+    let hash = yiwang_crypto::HashAlg::parse(&settings.ledger_hash).context("ledger_hash must be sm3 or sha256")?;
+    let signing = yiwang_crypto::Algorithm::parse(&settings.ledger_signing).context("ledger_signing must be SM2-SM3 or Ed25519")?;
+    let vault = yiwang_crypto::Vault::new(&master_key(settings)?)?;
+    let ledger_settings = yiwang_ledger::LedgerSettings {
+        hash,
+        signing,
+        capture: settings.ledger_capture,
+        head_every: std::time::Duration::from_secs(settings.ledger_head_interval_secs.max(1)),
+        ..Default::default()
+    };
+    if !settings.ledger_capture {
+        tracing::warn!("ledger capture is off: changes to recorded tables leave no trace");
+    }
+    Ok(yiwang_ledger::Ledger::open(db, vault, ledger_settings).await?)
+}
+
 /// Load the demo licence types and the licences the demo people and companies hold.
 pub async fn load_demo_licences(licences: &yiwang_licences::Licences) -> anyhow::Result<usize> {
     let p = demo::province()?;
@@ -242,6 +272,8 @@ pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Ide
 /// demo province on first start when enabled.
 pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let db = open_db(settings).await?;
+    // Before anything is written, so the demo data is recorded too.
+    let ledger = ledger(settings, db.clone()).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone())?;
     let licences = licences(settings, db.clone())?;
@@ -267,6 +299,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         notifier: notifier(settings)?,
         cases,
         licences,
+        ledger,
         db,
         catalog,
         provider: Arc::new(Provider::new(identity.clone())),
@@ -282,6 +315,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let app = build(settings).await?;
     yiwang_web::metrics_handle();
     let background = yiwang_web::spawn_background(app.clone());
+    let sequencer = tokio::spawn(app.ledger.clone().run());
     let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!(url = %format!("http://{}", settings.listen), database = %redact(&settings.database_url), "yiwang serving");
     let router = yiwang_web::router(app.clone());
@@ -289,6 +323,10 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     background.abort();
+    sequencer.abort();
+    if let Err(e) = app.ledger.sequence_now().await {
+        tracing::warn!(error = %e, "final ledger sequencing failed; the queue is kept for the next start");
+    }
     app.catalog.flush_views().await?;
     app.db.close().await;
     Ok(())

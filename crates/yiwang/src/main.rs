@@ -50,6 +50,28 @@ enum Command {
         #[command(subcommand)]
         action: LicenceAction,
     },
+    /// The tamper-evident ledger.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Recompute the log from storage and check it against the signed heads and the recorded
+    /// tables; report every edited, deleted or moved row with its position (exit 1 if any).
+    Verify {
+        /// Signed heads kept elsewhere (JSON from /api/v1/ledger/heads) to check as well.
+        #[arg(long)]
+        heads: Option<PathBuf>,
+        /// Trust only these signing keys (JSON from /api/v1/ledger, or a list of keys).
+        #[arg(long)]
+        keys: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -100,6 +122,10 @@ async fn main() -> anyhow::Result<()> {
                 settings.demo = false;
             }
             yiwang::serve(&settings).await
+        }
+        Command::Ledger { action: LedgerAction::Verify { heads, keys, json } } => {
+            let ok = verify_ledger(&settings, heads.as_deref(), keys.as_deref(), json).await?;
+            std::process::exit(if ok { 0 } else { 1 });
         }
         Command::Migrate => {
             let db = yiwang::open_db(&settings).await?;
@@ -192,4 +218,44 @@ fn verify_licence_file(file: &std::path::Path, keys: Option<&std::path::Path>, t
         println!("  （注销状态须在线查询：{}）", licence.keys_url.replace("/api/v1/licences/keys", "/verify/") + &report.identifier);
     }
     Ok(report.valid)
+}
+
+async fn verify_ledger(
+    settings: &Settings,
+    heads: Option<&std::path::Path>,
+    keys: Option<&std::path::Path>,
+    json: bool,
+) -> anyhow::Result<bool> {
+    let read =
+        |p: &std::path::Path| -> anyhow::Result<String> { std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display())) };
+    let mut opts = yiwang_ledger::audit::AuditOptions::default();
+    if let Some(p) = heads {
+        opts.extra_heads = serde_json::from_str(&read(p)?).context("heads: expected the JSON of /api/v1/ledger/heads")?;
+    }
+    if let Some(p) = keys {
+        let text = read(p)?;
+        let keys: Vec<yiwang_ledger::LogKey> = match serde_json::from_str(&text) {
+            Ok(k) => k,
+            Err(_) => serde_json::from_str::<yiwang_ledger::LogInfo>(&text).context("keys: expected the JSON of /api/v1/ledger")?.keys,
+        };
+        opts.trusted_keys = Some(keys);
+    }
+    let db = yiwang::open_db(settings).await?;
+    let report = yiwang_ledger::audit::run(&db, opts).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "账本（{}）：{} 条记录，{} 个签名树头，{} 行业务数据已核对",
+            report.hash, report.entries_checked, report.heads_checked, report.source_rows_checked
+        );
+        if report.ok() {
+            println!("✔ 未发现篡改");
+        }
+        for f in &report.findings {
+            let at = f.position.map(|p| format!("第 {p} 条")).unwrap_or_else(|| "—".into());
+            println!("✘ [{}] {at}：{}", serde_json::to_value(f.kind)?.as_str().unwrap_or_default(), f.detail);
+        }
+    }
+    Ok(report.ok())
 }

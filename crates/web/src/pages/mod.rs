@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod cases;
+pub mod ledger;
 pub mod licences;
 pub mod staff;
 pub mod staff_accounts;
