@@ -1,1 +1,124 @@
-fn main() {}
+//! Ledger benchmark: appends/s when the sequencer drains a queue of captured rows into a log of
+//! LEDGER_BENCH_N entries (default 1,000,000 on SQLite; LEDGER_BENCH_PG_N, default 200,000, on
+//! PostgreSQL unless YIWANG_TEST_PG=off), then inclusion and consistency proofs/s against the
+//! full tree, head signing, and a full `verify` of the log. Run: `cargo bench -p yiwang-ledger`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use yiwang_crypto::Vault;
+use yiwang_ledger::{audit, Ledger, LedgerSettings};
+use yiwang_store::sqlx;
+use yiwang_store::testing::TestDb;
+
+fn env(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn pct(lat: &mut [Duration], p: f64) -> f64 {
+    lat.sort();
+    lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
+}
+
+/// Rows as the capture triggers queue them (a case event's size and shape).
+async fn fill_queue(t: &TestDb, n: u64) {
+    let mut done = 0;
+    while done < n {
+        let mut tx = t.db.begin().await.unwrap();
+        for _ in 0..20 {
+            let k = (n - done).min(500);
+            if k == 0 {
+                break;
+            }
+            let mut sql = String::from("INSERT INTO ledger_queue (source, source_key, record) VALUES ");
+            for i in 0..k {
+                let id = done + i;
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "('bench','{id}','{{\"id\":{id},\"case_id\":\"c{id}\",\"at\":\"2026-11-23T08:00:00.000Z\",\"kind\":\"accepted\",\"step\":\"受理\",\"department_code\":\"11360100104974650K\",\"department_name\":\"青山市公安局\",\"branch_no\":1,\"note\":\"\",\"actor\":\"window\"}}')"
+                ));
+            }
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
+            done += k;
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
+async fn bench(t: TestDb, n: u64) {
+    let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    println!("== {backend}: {n} entries (SM3, SM2 heads)");
+    let ledger = Ledger::open(t.db.clone(), Vault::ephemeral(), LedgerSettings { batch: 5000, ..Default::default() }).await.unwrap();
+    let start = Instant::now();
+    fill_queue(&t, n).await;
+    println!("(queued {n} captured rows in {:.1}s)", start.elapsed().as_secs_f64());
+
+    let start = Instant::now();
+    let appended = ledger.sequence_now().await.unwrap();
+    let wall = start.elapsed();
+    println!("{:<36} {:>9.0}/s   ({appended} in {:.2}s)", "appends (sequencer)", appended as f64 / wall.as_secs_f64(), wall.as_secs_f64());
+
+    let start = Instant::now();
+    let heads = 200;
+    for _ in 0..heads {
+        ledger.sign_head().await.unwrap();
+    }
+    println!("{:<36} {:>9.0}/s", "signed tree heads", heads as f64 / start.elapsed().as_secs_f64());
+
+    let proofs = env("LEDGER_BENCH_PROOFS", 20_000);
+    let size = ledger.size();
+    for (label, consistency) in [("inclusion proofs", false), ("consistency proofs", true)] {
+        let clients = 4;
+        let start = Instant::now();
+        let mut tasks = Vec::new();
+        let l = Arc::new(ledger.clone());
+        for _ in 0..clients {
+            let l = l.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut lat = Vec::new();
+                for _ in 0..proofs / clients {
+                    let i = rand::thread_rng().gen_range(0..size);
+                    let t = Instant::now();
+                    if consistency {
+                        l.consistency(i.max(1), size).await.unwrap();
+                    } else {
+                        l.inclusion(i, size).await.unwrap();
+                    }
+                    lat.push(t.elapsed());
+                }
+                lat
+            }));
+        }
+        let mut lat = Vec::new();
+        for t in tasks {
+            lat.extend(t.await.unwrap());
+        }
+        let wall = start.elapsed();
+        let rate = lat.len() as f64 / wall.as_secs_f64();
+        println!("{label:<36} {rate:>9.0}/s   p50 {:>6.3} ms   p99 {:>6.3} ms", pct(&mut lat, 0.5), pct(&mut lat, 0.99));
+    }
+
+    let start = Instant::now();
+    let report = audit::run(&t.db, Default::default()).await.unwrap();
+    assert!(report.findings.is_empty(), "{:?}", &report.findings[..report.findings.len().min(5)]);
+    let wall = start.elapsed();
+    println!(
+        "{:<36} {:>9.0}/s   ({} entries, {} heads in {:.1}s)",
+        "verify (recompute everything)",
+        report.entries_checked as f64 / wall.as_secs_f64(),
+        report.entries_checked,
+        report.heads_checked,
+        wall.as_secs_f64()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    bench(TestDb::sqlite().await.unwrap(), env("LEDGER_BENCH_N", 1_000_000)).await;
+    if !yiwang_store::testing::pg_disabled() {
+        bench(TestDb::postgres().await.unwrap(), env("LEDGER_BENCH_PG_N", 200_000)).await;
+    }
+}

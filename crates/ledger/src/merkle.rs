@@ -42,7 +42,7 @@ pub struct NeedTile(pub u64);
 /// largest power of two below `b - a`, so the left part is always a complete subtree).
 pub fn range_hash<N: Nodes + ?Sized>(nodes: &N, a: u64, b: u64) -> Result<Hash, NeedTile> {
     let n = b - a;
-    if n.is_power_of_two() && a % n == 0 {
+    if n.is_power_of_two() && a.is_multiple_of(n) {
         return nodes.node(n.trailing_zeros(), a / n);
     }
     let k = split(n);

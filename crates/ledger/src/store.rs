@@ -37,7 +37,7 @@ pub async fn ensure_state(tx: &mut Tx, alg: HashAlg) -> Result<State> {
     .bind(yiwang_store::now_text())
     .execute(&mut **tx)
     .await?;
-    state(&mut **tx).await
+    state(tx).await
 }
 
 pub async fn state(c: &mut Conn) -> Result<State> {
@@ -153,7 +153,7 @@ pub async fn tile_leaves(c: &mut Conn, tile: u64) -> Result<Option<Vec<Hash>>> {
     let row = sqlx::query("SELECT leaves FROM ledger_tiles WHERE tile = $1").bind(tile as i64).fetch_optional(&mut *c).await?;
     let Some(row) = row else { return Ok(None) };
     let bytes: Vec<u8> = row.try_get("leaves")?;
-    if bytes.len() % 32 != 0 {
+    if !bytes.len().is_multiple_of(32) {
         return Err(LedgerError::Corrupt(format!("第 {tile} 块叶子哈希长度错误")));
     }
     Ok(Some(bytes.chunks(32).map(|c| c.try_into().unwrap_or([0u8; 32])).collect()))

@@ -53,7 +53,7 @@ impl TreeCache {
     fn push_tile_root(&mut self, root: Hash) {
         self.upper[0].push(root);
         let mut level = 0;
-        while self.upper[level].len() % 2 == 0 {
+        while self.upper[level].len().is_multiple_of(2) {
             let n = self.upper[level].len();
             let node = merkle::node_hash(self.alg, &self.upper[level][n - 2], &self.upper[level][n - 1]);
             if self.upper.len() == level + 1 {
