@@ -215,8 +215,9 @@ impl Ledger {
         let dialect = db.dialect();
         let mut tx = db.begin().await?;
         if dialect == Dialect::Postgres {
-            // App servers starting together must not replace the functions concurrently.
-            sqlx::query("SELECT pg_advisory_xact_lock(7426001)").execute(&mut *tx).await?;
+            // App servers starting together must not replace the functions concurrently: the
+            // state row is the lock (a row lock, which distributed engines support too).
+            sqlx::query("SELECT id FROM ledger_state WHERE id = 1 FOR UPDATE").execute(&mut *tx).await?;
         }
         for s in sources::SOURCES {
             let stmts = if on { s.install_sql(dialect) } else { s.uninstall_sql(dialect) };
@@ -536,14 +537,6 @@ impl Ledger {
         Ok(InclusionProof { index, tree_size, leaf_hash: hexs(&leaf), path: path.iter().map(hexs).collect() })
     }
 
-    pub async fn inclusion_by_hash(&self, leaf_hash: &str, tree_size: u64) -> Result<InclusionProof> {
-        let index = {
-            let mut c = self.inner.db.reader().acquire().await?;
-            store::index_of_leaf(&mut c, &leaf_hash.to_ascii_lowercase()).await?
-        };
-        self.inclusion(index.ok_or(LedgerError::NotFound)?, tree_size).await
-    }
-
     pub async fn consistency(&self, first: u64, second: u64) -> Result<ConsistencyProof> {
         self.check_size(second)?;
         if first == 0 || first > second {
@@ -587,7 +580,9 @@ impl Ledger {
         };
         let head = match head {
             Some(h) => Some(h),
-            None if needed > 0 => self.publish_on_demand().await?.filter(|h| h.tree_size >= needed),
+            // Signed only when no head covers these records yet, which their own creation
+            // bounds: repeated requests find the head signed the first time.
+            None if needed > 0 => self.publish(Duration::ZERO).await?.filter(|h| h.tree_size >= needed),
             None => self.latest_head().await?,
         };
         let current = self.current_records(src, keys).await?;

@@ -144,32 +144,46 @@ impl Source {
         }
     }
 
-    /// Statements that install the capture trigger(s), idempotently.
+    /// Statements that install the capture trigger(s), idempotently. SQLite: a row trigger
+    /// (in-engine, cheap). PostgreSQL: a statement trigger over the transition table, so a
+    /// multi-row insert (a case's events) queues its rows in one statement.
     pub fn install_sql(&self, dialect: Dialect) -> Vec<String> {
-        let insert = format!(
-            "INSERT INTO ledger_queue (source, source_key, record) VALUES ('{}', {}, {})",
-            self.name,
-            self.key_sql("NEW."),
-            self.record_sql(dialect, "NEW.")
-        );
         let (name, table) = (self.name, self.table);
+        let mut events = vec!["insert"];
+        if self.updates {
+            events.push("update");
+        }
         match dialect {
             Dialect::Sqlite => {
-                let mut v = vec![format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_insert AFTER INSERT ON {table} BEGIN {insert}; END")];
-                if self.updates {
-                    v.push(format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_update AFTER UPDATE ON {table} BEGIN {insert}; END"));
-                }
-                v
+                let insert = format!(
+                    "INSERT INTO ledger_queue (source, source_key, record) VALUES ('{name}', {}, {})",
+                    self.key_sql("NEW."),
+                    self.record_sql(dialect, "NEW.")
+                );
+                events
+                    .iter()
+                    .map(|e| {
+                        format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_{e} AFTER {} ON {table} BEGIN {insert}; END", e.to_uppercase())
+                    })
+                    .collect()
             }
             Dialect::Postgres => {
-                let events = if self.updates { "INSERT OR UPDATE" } else { "INSERT" };
-                vec![
-                    format!(
-                        "CREATE OR REPLACE FUNCTION ledger_capture_{name}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {insert}; RETURN NULL; END $f$"
-                    ),
-                    format!("DROP TRIGGER IF EXISTS ledger_{name} ON {table}"),
-                    format!("CREATE TRIGGER ledger_{name} AFTER {events} ON {table} FOR EACH ROW EXECUTE FUNCTION ledger_capture_{name}()"),
-                ]
+                let mut v = vec![format!(
+                    "CREATE OR REPLACE FUNCTION ledger_capture_{name}() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+                     INSERT INTO ledger_queue (source, source_key, record) SELECT '{name}', {}, {} FROM ledger_new_rows n; \
+                     RETURN NULL; END $f$",
+                    self.key_sql("n."),
+                    self.record_sql(dialect, "n.")
+                )];
+                for e in events {
+                    v.push(format!("DROP TRIGGER IF EXISTS ledger_{name}_{e} ON {table}"));
+                    v.push(format!(
+                        "CREATE TRIGGER ledger_{name}_{e} AFTER {} ON {table} REFERENCING NEW TABLE AS ledger_new_rows \
+                         FOR EACH STATEMENT EXECUTE FUNCTION ledger_capture_{name}()",
+                        e.to_uppercase()
+                    ));
+                }
+                v
             }
         }
     }
@@ -177,12 +191,13 @@ impl Source {
     /// Statements that remove the capture trigger(s) (ledger switched off).
     pub fn uninstall_sql(&self, dialect: Dialect) -> Vec<String> {
         let (name, table) = (self.name, self.table);
-        match dialect {
-            Dialect::Sqlite => {
-                vec![format!("DROP TRIGGER IF EXISTS ledger_{name}_insert"), format!("DROP TRIGGER IF EXISTS ledger_{name}_update")]
-            }
-            Dialect::Postgres => vec![format!("DROP TRIGGER IF EXISTS ledger_{name} ON {table}")],
-        }
+        ["insert", "update"]
+            .iter()
+            .map(|e| match dialect {
+                Dialect::Sqlite => format!("DROP TRIGGER IF EXISTS ledger_{name}_{e}"),
+                Dialect::Postgres => format!("DROP TRIGGER IF EXISTS ledger_{name}_{e} ON {table}"),
+            })
+            .collect()
     }
 
     /// Every current row as (key, record JSON text), for `verify`.

@@ -80,8 +80,6 @@ async fn proofs_verify_for_random_entries_and_heads_are_consistent() {
                 let p = ledger.inclusion(i, size).await.unwrap();
                 let path: Vec<[u8; 32]> = p.path.iter().map(|h| hex32(h)).collect();
                 assert!(verify_inclusion(hash, i, size, &hex32(&p.leaf_hash), &path, &root), "{i} in {size}");
-                let by_hash = ledger.inclusion_by_hash(&p.leaf_hash, size).await.unwrap();
-                assert_eq!(by_hash.index, i);
                 // Every other size up to the head is consistent with it.
                 let first = rng.gen_range(1..=size);
                 let c = ledger.consistency(first, h2.tree_size).await.unwrap();
@@ -191,7 +189,7 @@ async fn verifier_reports_edits_deletions_and_reordering_with_positions() {
         if backend == 0 {
             exec(&t.db, "DROP TRIGGER IF EXISTS ledger_staff_action_insert").await;
         } else {
-            exec(&t.db, "DROP TRIGGER IF EXISTS ledger_staff_action ON audit_log").await;
+            exec(&t.db, "DROP TRIGGER IF EXISTS ledger_staff_action_insert ON audit_log").await;
         }
         exec(&t.db, "UPDATE audit_log SET result = 'failure' WHERE id = 3").await;
         exec(&t.db, "DELETE FROM audit_log WHERE id = 4").await;

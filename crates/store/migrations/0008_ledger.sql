@@ -24,7 +24,6 @@ CREATE TABLE ledger_entries (
     sequenced_at TEXT NOT NULL
 );
 CREATE INDEX ledger_entries_source ON ledger_entries (source, source_key);
-CREATE INDEX ledger_entries_leaf ON ledger_entries (leaf_hash);
 
 -- Complete tiles of 256 leaf hashes (concatenated) and their subtree root: proofs read one
 -- tile instead of 256 rows, and start-up loads only the roots.

@@ -56,10 +56,8 @@ pub async fn leaves(State(app): State<AppState>, Query(q): Query<LeavesQuery>) -
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct InclusionQuery {
-    /// Leaf position, or
-    pub index: Option<u64>,
-    /// the leaf hash (hex).
-    pub leaf_hash: Option<String>,
+    /// Leaf position.
+    pub index: u64,
     pub tree_size: u64,
 }
 
@@ -67,12 +65,7 @@ pub struct InclusionQuery {
 #[utoipa::path(get, path = "/api/v1/ledger/proofs/inclusion", tag = "ledger", params(InclusionQuery),
     responses((status = 200, body = InclusionProof), (status = 400, body = ErrorBody)))]
 pub async fn inclusion(State(app): State<AppState>, Query(q): Query<InclusionQuery>) -> ApiResult<Json<InclusionProof>> {
-    let proof = match (q.index, q.leaf_hash) {
-        (Some(i), _) => app.ledger.inclusion(i, q.tree_size).await?,
-        (None, Some(h)) => app.ledger.inclusion_by_hash(&h, q.tree_size).await?,
-        (None, None) => return Err(AppError::bad_request("INVALID_FIELD", "请提供 index 或 leaf_hash").into()),
-    };
-    Ok(Json(proof))
+    Ok(Json(app.ledger.inclusion(q.index, q.tree_size).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

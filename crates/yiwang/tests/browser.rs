@@ -334,6 +334,13 @@ async fn case_journeys() {
     click_and_wait(&c, c.find(Locator::Css("#inbox-link")).await.unwrap()).await;
     let inbox = wait_css(&c, "#inbox").await.text().await.unwrap();
     assert!(inbox.contains("办件已办结"), "{inbox}");
+    // "Verify this history": every event proven in the signed ledger.
+    c.goto(&case_url).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#verify-history").await).await;
+    let verdict = wait_css(&c, "#ledger-verdict").await.text().await.unwrap();
+    assert!(verdict.contains("验证通过"), "{verdict}");
+    let proven = c.find_all(Locator::Css("#ledger-result tbody tr")).await.unwrap().len();
+    assert!(proven >= 8, "{proven} events proven");
 
     // 7. 开办企业一件事: acting for the company, one form and one set of materials; five
     //    departments work in parallel and the case concludes only when the last one finishes.

@@ -36,6 +36,8 @@ pub struct EventRow {
 #[template(path = "cases/ledger.html")]
 struct HistoryPage {
     c: Chrome,
+    /// `verified`, `pending` (what is recorded verifies, the rest is being recorded) or `failed`.
+    verdict: &'static str,
     case_id: String,
     bundle: ProofBundle,
     check: BundleCheck,
@@ -71,5 +73,12 @@ pub async fn case_history(State(app): State<AppState>, c: Chrome, person: Person
             unchanged: true,
         }))
         .collect();
-    render(HistoryPage { c, case_id: id, bundle, check, rows })
+    let verdict = if !bundle.entries.is_empty() && !check.all_valid() {
+        "failed"
+    } else if !bundle.pending.is_empty() {
+        "pending"
+    } else {
+        "verified"
+    };
+    render(HistoryPage { c, verdict, case_id: id, bundle, check, rows })
 }
