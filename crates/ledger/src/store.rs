@@ -135,8 +135,8 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
             .await?;
     }
     if dialect == Dialect::Sqlite {
-        // One writer assigns SQLite's ids in commit order, so the batch read is exactly the
-        // queue's prefix up to its last id. (PostgreSQL may commit ids out of order: a lower id
+        // One writer assigns SQLite's ids in commit order, each above every id present, so the
+        // batch read is exactly the queue's prefix up to its last id. (PostgreSQL may commit ids out of order: a lower id
         // not yet visible must stay queued, hence the exact list below.)
         if let Some(max) = plan.queue_ids.iter().max() {
             sqlx::query("DELETE FROM ledger_queue WHERE id <= $1").bind(*max).execute(&mut **tx).await?;

@@ -4,7 +4,8 @@
 -- rows to the log in batches.
 
 CREATE TABLE ledger_queue (
-    id {{AUTO_ID}},
+    -- Ids grow with each insert; the sequencer deletes a prefix, so reuse is harmless.
+    id {{ROW_ID}},
     source TEXT NOT NULL,
     source_key TEXT NOT NULL,
     -- The row as JSON (column -> value) at the moment of writing.

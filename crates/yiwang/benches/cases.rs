@@ -2,7 +2,8 @@
 //! timeline, inbox and SMS notices, durable commit) and staff actions/s (acceptance with
 //! deadlines and notices), with p50/p99 latency, on a fresh SQLite file (synchronous=FULL) and
 //! on PostgreSQL unless YIWANG_TEST_PG=off. Drafts and materials are prepared first and not
-//! timed. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both).
+//! timed. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
+//! capture: off, triggers only, on).
 //! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
 
 use std::sync::Arc;
@@ -87,30 +88,41 @@ async fn main() {
     let n: usize = std::env::var("CASES_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(6000);
     // CASES_BENCH_LEDGER: `off`, `on` or `both` (default): the same load without and with the
     // tamper-evident ledger capturing every row and its sequencer running alongside.
-    let modes: Vec<bool> = match std::env::var("CASES_BENCH_LEDGER").as_deref() {
-        Ok("off") => vec![false],
-        Ok("on") => vec![true],
-        _ => vec![false, true],
+    // `capture`: triggers only, the sequencer runs after the timed part (isolates its cost).
+    let modes: Vec<Ledger> = match std::env::var("CASES_BENCH_LEDGER").as_deref() {
+        Ok("off") => vec![Ledger::Off],
+        Ok("on") => vec![Ledger::On],
+        Ok("capture") => vec![Ledger::Off, Ledger::Capture, Ledger::On],
+        _ => vec![Ledger::Off, Ledger::On],
     };
     for t in TestDb::each().await.unwrap() {
         let sqlite = t.options.url.starts_with("sqlite");
         drop(t);
-        for &ledger in &modes {
+        for &mode in &modes {
             let t = if sqlite { TestDb::sqlite().await.unwrap() } else { TestDb::postgres().await.unwrap() };
-            run(t, n, ledger).await;
+            run(t, n, mode).await;
         }
     }
 }
 
-async fn run(t: TestDb, n: usize, ledger_on: bool) {
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Ledger {
+    Off,
+    Capture,
+    On,
+}
+
+async fn run(t: TestDb, n: usize, mode: Ledger) {
     {
         let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
-        println!("== {backend}, ledger {} ({n} applications, {} concurrent)", if ledger_on { "on" } else { "off" }, concurrency());
-        let ledger = if ledger_on {
-            let l = yiwang_ledger::Ledger::open(t.db.clone(), yiwang_crypto::Vault::ephemeral(), Default::default()).await.unwrap();
-            Some((l.clone(), tokio::spawn(l.run())))
-        } else {
-            None
+        println!("== {backend}, ledger {mode:?} ({n} applications, {} concurrent)", concurrency());
+        let ledger = match mode {
+            Ledger::Off => None,
+            _ => {
+                let l = yiwang_ledger::Ledger::open(t.db.clone(), yiwang_crypto::Vault::ephemeral(), Default::default()).await.unwrap();
+                let task = (mode == Ledger::On).then(|| tokio::spawn(l.clone().run()));
+                Some((l, task))
+            }
         };
         let catalog = Arc::new(Catalog::open(t.db.clone()).await.unwrap());
         let p = demo::province().unwrap();
@@ -194,7 +206,9 @@ async fn run(t: TestDb, n: usize, ledger_on: bool) {
             let pending = l.info().await.unwrap().pending;
             let start = Instant::now();
             l.sequence_now().await.unwrap();
-            task.abort();
+            if let Some(t) = task {
+                t.abort();
+            }
             println!(
                 "(ledger: {} entries; {pending} were waiting at the end, appended in {:.2}s)",
                 l.size(),
