@@ -144,7 +144,7 @@ impl Source {
         }
     }
 
-    /// Statements that install the capture trigger(s), idempotently. SQLite: a row trigger
+    /// Statements that (re)install the capture trigger(s). SQLite: a row trigger
     /// (in-engine, cheap). PostgreSQL: a statement trigger over the transition table, so a
     /// multi-row insert (a case's events) queues its rows in one statement.
     pub fn install_sql(&self, dialect: Dialect) -> Vec<String> {
@@ -160,10 +160,14 @@ impl Source {
                     self.key_sql("NEW."),
                     self.record_sql(dialect, "NEW.")
                 );
+                // Replaced on every start, so a changed column list reaches existing databases.
                 events
                     .iter()
-                    .map(|e| {
-                        format!("CREATE TRIGGER IF NOT EXISTS ledger_{name}_{e} AFTER {} ON {table} BEGIN {insert}; END", e.to_uppercase())
+                    .flat_map(|e| {
+                        [
+                            format!("DROP TRIGGER IF EXISTS ledger_{name}_{e}"),
+                            format!("CREATE TRIGGER ledger_{name}_{e} AFTER {} ON {table} BEGIN {insert}; END", e.to_uppercase()),
+                        ]
                     })
                     .collect()
             }
