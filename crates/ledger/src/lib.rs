@@ -357,6 +357,11 @@ impl Ledger {
         let mut last_head = Instant::now();
         loop {
             tokio::time::sleep(self.inner.settings.sequence_every).await;
+            if self.is_damaged() {
+                // Said once at start; capture goes on until an operator repairs storage.
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                continue;
+            }
             if let Err(e) = self.sequence_now().await {
                 tracing::warn!(error = %e, "ledger sequencing failed; will retry");
                 continue;
@@ -409,6 +414,10 @@ impl Ledger {
 
     /// Sign a head over the current tree now.
     pub async fn sign_head(&self) -> Result<SignedHead> {
+        if self.is_damaged() {
+            // Never vouch for storage that failed its check.
+            return Err(LedgerError::Corrupt("账本存储不一致，不签发树头；请运行 yiwang ledger verify".into()));
+        }
         let cache = self.cache();
         let root = merkle::root(&cache.view(&HashMap::new()), cache.size).map_err(|_| LedgerError::Corrupt("根哈希无法计算".into()))?;
         let guard = self.signer().await?;
@@ -582,7 +591,14 @@ impl Ledger {
             Some(h) => Some(h),
             // Signed only when no head covers these records yet, which their own creation
             // bounds: repeated requests find the head signed the first time.
-            None if needed > 0 => self.publish(Duration::ZERO).await?.filter(|h| h.tree_size >= needed),
+            None if needed > 0 => match self.publish(Duration::ZERO).await {
+                Ok(h) => h.filter(|h| h.tree_size >= needed),
+                Err(e) => {
+                    // The records are shown as not yet proven rather than failing the page.
+                    tracing::warn!(error = %e, "no head for a proof");
+                    None
+                }
+            },
             None => self.latest_head().await?,
         };
         let current = self.current_records(src, keys).await?;

@@ -255,6 +255,7 @@ async fn a_damaged_store_stops_appends_but_keeps_capturing() {
     assert!(again.is_damaged());
     staff_actions(&t.db, 10, 5).await;
     assert!(again.sequence_now().await.is_err());
+    assert!(again.sign_head().await.is_err(), "no head over damaged storage");
     assert_eq!(again.info().await.unwrap().pending, 5);
     // Turning capture off removes the triggers.
     again.set_capture(false).await.unwrap();
