@@ -11,11 +11,10 @@ use std::collections::HashMap;
 
 use futures_util::TryStreamExt as _;
 use sqlx::Row as _;
-use yiwang_crypto::HashAlg;
 use yiwang_store::{sqlx, Db};
 
 use crate::error::Result;
-use crate::merkle::{self, Frontier, Hash};
+use crate::merkle::{Frontier, Hash};
 use crate::model::{AuditReport, Finding, FindingKind, LogKey, SignedHead};
 use crate::{canonical_record, head_signed_by, leaf_of, sources, store};
 
@@ -67,9 +66,7 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
     // Entries, streamed in order.
     let mut frontier = Frontier::new(alg);
     let mut heads_at = heads.iter().peekable();
-    while heads_at.peek().is_some_and(|h| h.tree_size == 0) {
-        check_head(&mut report, heads_at.next(), &frontier, alg);
-    }
+    check_heads(&mut report, &mut heads_at, &frontier);
     let mut prev_recomputed: Hash = [0u8; 32];
     let mut prev_stored: Option<(u64, String, bool)> = None; // (index, leaf hash, flagged)
     let mut latest: HashMap<(String, String), (u64, Hash)> = HashMap::new();
@@ -88,9 +85,7 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
                 ));
                 while frontier.size() < e.index {
                     frontier.push([0u8; 32]);
-                    while heads_at.peek().is_some_and(|h| h.tree_size == frontier.size()) {
-                        check_head(&mut report, heads_at.next(), &frontier, alg);
-                    }
+                    check_heads(&mut report, &mut heads_at, &frontier);
                 }
                 prev_stored = None;
             }
@@ -132,9 +127,7 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
             let leaf = leaf_of(alg, e.index, &e.source, &e.key, &content, &hex::encode(prev_recomputed));
             prev_recomputed = leaf;
             frontier.push(leaf);
-            while heads_at.peek().is_some_and(|h| h.tree_size == frontier.size()) {
-                check_head(&mut report, heads_at.next(), &frontier, alg);
-            }
+            check_heads(&mut report, &mut heads_at, &frontier);
             latest.insert((e.source.clone(), e.key.clone()), (e.index, content_raw));
             prev_stored = Some((e.index, e.leaf_hash.clone(), flagged));
             expected = e.index + 1;
@@ -220,16 +213,17 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
     Ok(report)
 }
 
-fn check_head(report: &mut AuditReport, head: Option<&SignedHead>, frontier: &Frontier, alg: HashAlg) {
-    let Some(h) = head else { return };
-    let root = if frontier.size() == 0 { merkle::empty_root(alg) } else { frontier.root() };
-    if hex::encode(root) != h.root {
-        report.findings.push(finding(
-            FindingKind::HeadMismatch,
-            Some(h.tree_size),
-            None,
-            None,
-            format!("{} 签发的树头（{} 条）与重算的根哈希不符：此前的记录被改动", h.timestamp, h.tree_size),
-        ));
+/// Check every head of exactly the frontier's size against its root.
+fn check_heads(report: &mut AuditReport, heads: &mut std::iter::Peekable<std::slice::Iter<'_, SignedHead>>, frontier: &Frontier) {
+    while let Some(h) = heads.next_if(|h| h.tree_size == frontier.size()) {
+        if hex::encode(frontier.root()) != h.root {
+            report.findings.push(finding(
+                FindingKind::HeadMismatch,
+                Some(h.tree_size),
+                None,
+                None,
+                format!("{} 签发的树头（{} 条）与重算的根哈希不符：此前的记录被改动", h.timestamp, h.tree_size),
+            ));
+        }
     }
 }

@@ -261,10 +261,6 @@ impl Ledger {
         Ok(())
     }
 
-    fn cache(&self) -> TreeCache {
-        self.inner.tree.read().map(|t| t.clone()).unwrap_or_else(|p| p.into_inner().clone())
-    }
-
     /// Entries appended so far (on this node's view).
     pub fn size(&self) -> u64 {
         self.inner.tree.read().map(|t| t.size).unwrap_or(0)
@@ -299,7 +295,7 @@ impl Ledger {
             match self.inner.db.write(move |tx| Box::pin(async move { store::apply(tx, dialect, &p).await })).await {
                 Ok(()) => {
                     if let Ok(mut t) = self.inner.tree.write() {
-                        t.append(&leaves);
+                        t.commit(&leaves, &plan.tiles);
                     }
                     total += n;
                 }
@@ -320,10 +316,10 @@ impl Ledger {
     /// Hash a batch outside the writer: envelopes, leaves and completed tiles.
     fn plan(&self, rows: Vec<store::Queued>) -> (store::Plan, Vec<Hash>) {
         let alg = self.inner.alg;
-        let mut cache = self.cache();
-        let base_size = cache.size;
+        // Only the sequencer (one at a time, under its lock) moves the tree, so it stays as read.
+        let (base_size, mut prev) =
+            self.inner.tree.read().map(|t| (t.size, t.last_leaf)).unwrap_or_else(|p| (p.get_ref().size, p.get_ref().last_leaf));
         let now = yiwang_store::now_text();
-        let mut prev = cache.last_leaf;
         let mut entries = Vec::with_capacity(rows.len());
         let mut records = Vec::with_capacity(rows.len());
         let mut leaves = Vec::with_capacity(rows.len());
@@ -348,7 +344,8 @@ impl Ledger {
             queue_ids.push(r.id);
             prev = leaf;
         }
-        let tiles = cache.append(&leaves);
+        let tiles =
+            self.inner.tree.read().map(|t| t.tiles_completed_by(&leaves)).unwrap_or_else(|p| p.get_ref().tiles_completed_by(&leaves));
         (store::Plan { base_size, entries, records, tiles, queue_ids, last_leaf: prev }, leaves)
     }
 
@@ -418,14 +415,14 @@ impl Ledger {
             // Never vouch for storage that failed its check.
             return Err(LedgerError::Corrupt("账本存储不一致，不签发树头；请运行 yiwang ledger verify".into()));
         }
-        let cache = self.cache();
-        let root = merkle::root(&cache.view(&HashMap::new()), cache.size).map_err(|_| LedgerError::Corrupt("根哈希无法计算".into()))?;
+        let size = self.size();
+        let root = self.with_nodes(|n| merkle::root(n, size)).await?;
         let guard = self.signer().await?;
         let Some(signer) = guard.as_ref() else { return Err(LedgerError::Corrupt("缺少账本签名密钥".into())) };
         let mut head = SignedHead {
             format: LOG_FORMAT.into(),
             hash: self.inner.alg.key().into(),
-            tree_size: cache.size,
+            tree_size: size,
             root: hexs(&root),
             timestamp: yiwang_store::now_text(),
             key_id: signer.key.key_id.clone(),

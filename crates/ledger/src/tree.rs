@@ -66,19 +66,39 @@ impl TreeCache {
 
     /// Append leaves; returns the tiles they completed.
     pub fn append(&mut self, leaves: &[Hash]) -> Vec<NewTile> {
+        let tiles = self.tiles_completed_by(leaves);
+        self.commit(leaves, &tiles);
+        tiles
+    }
+
+    /// The tiles that appending `leaves` would complete, without changing the tree (the
+    /// sequencer stores them before the tree in memory moves).
+    pub fn tiles_completed_by(&self, leaves: &[Hash]) -> Vec<NewTile> {
         let mut done = Vec::new();
+        let mut partial = self.partial.clone();
         for leaf in leaves {
-            self.partial.push(*leaf);
-            self.size += 1;
-            self.last_leaf = *leaf;
-            if self.partial.len() as u64 == TILE_SIZE {
-                let leaves = std::mem::take(&mut self.partial);
+            partial.push(*leaf);
+            if partial.len() as u64 == TILE_SIZE {
+                let leaves = std::mem::take(&mut partial);
                 let root = merkle::subtree(self.alg, &leaves);
-                done.push(NewTile { tile: self.complete_tiles(), leaves, root });
-                self.push_tile_root(root);
+                done.push(NewTile { tile: self.complete_tiles() + done.len() as u64, leaves, root });
             }
         }
         done
+    }
+
+    /// Append `leaves` once their tiles (from [`Self::tiles_completed_by`]) are stored.
+    pub fn commit(&mut self, leaves: &[Hash], tiles: &[NewTile]) {
+        for t in tiles {
+            self.push_tile_root(t.root);
+        }
+        let mut all = std::mem::take(&mut self.partial);
+        all.extend_from_slice(leaves);
+        self.partial = all.split_off(tiles.len() * TILE_SIZE as usize);
+        self.size += leaves.len() as u64;
+        if let Some(last) = leaves.last() {
+            self.last_leaf = *last;
+        }
     }
 
     /// Nodes of this tree with extra tiles read from storage.

@@ -5,18 +5,11 @@
 
 mod common;
 
-use axum::body::Body;
 use common::*;
-use http::{header, Request, StatusCode};
+use http::StatusCode;
 use serde_json::json;
 use yiwang_ledger::{check_bundle, ProofBundle};
 use yiwang_store::sqlx;
-
-const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF";
-
-fn item(key: &str) -> String {
-    yiwang_catalog::demo::province().unwrap().item_keys[key].clone()
-}
 
 /// 张三 applies for a residence ID card renewal and submits: returns the case id.
 async fn submitted_case(t: &TestApp, zhang: &Session) -> String {
@@ -29,17 +22,7 @@ async fn submitted_case(t: &TestApp, zhang: &Session) -> String {
     let r = t.json("POST", "/api/v1/applications", &json!({"kind": "item", "code": code, "values": values}), Some(zhang)).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.json()["case_id"].as_str().unwrap().to_string();
-    let boundary = "ledgerboundary";
-    let mut body = format!("--{boundary}\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\n居民户口簿或原居民身份证\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"h.pdf\"\r\nContent-Type: application/pdf\r\n\r\n").into_bytes();
-    body.extend_from_slice(PDF);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let req = Request::post(format!("/api/v1/cases/{id}/materials"))
-        .header(header::CONTENT_TYPE, format!("multipart/form-data; boundary={boundary}"))
-        .header(header::COOKIE, &zhang.cookie)
-        .header("x-csrf-token", &zhang.csrf)
-        .body(Body::from(body))
-        .unwrap();
-    let r = t.send(req).await;
+    let r = upload(t, &format!("/api/v1/cases/{id}/materials"), zhang, &[("name", "居民户口簿或原居民身份证")], ("h.pdf", PDF), true).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let r = t.json("POST", &format!("/api/v1/cases/{id}/submit"), &json!({}), Some(zhang)).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

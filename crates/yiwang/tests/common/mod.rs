@@ -146,3 +146,37 @@ pub const SPJ: (&str, &str) = ("spj-admin", "yiwang-demo-staff");
 pub const GAJ: (&str, &str) = ("gaj-admin", "yiwang-demo-staff");
 /// 青山市行政审批局
 pub const SPJ_DEPT: &str = "11360100866661761G";
+
+/// A minimal valid PDF, accepted as a material.
+pub const PDF: &[u8] = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF";
+
+pub fn item(key: &str) -> String {
+    yiwang_catalog::demo::province().unwrap().item_keys[key].clone()
+}
+
+pub fn multipart(fields: &[(&str, &str)], file: Option<(&str, &[u8])>) -> (String, Vec<u8>) {
+    let boundary = "yiwangboundary7d2c";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes());
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n")
+                .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+pub async fn upload(t: &TestApp, path: &str, s: &Session, fields: &[(&str, &str)], file: (&str, &[u8]), api: bool) -> Res {
+    let (ct, body) = multipart(fields, Some(file));
+    let mut b = Request::post(path).header(header::CONTENT_TYPE, ct).header(header::COOKIE, &s.cookie);
+    if api {
+        b = b.header("x-csrf-token", &s.csrf);
+    }
+    t.send(b.body(Body::from(body)).unwrap()).await
+}
