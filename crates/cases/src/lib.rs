@@ -133,6 +133,8 @@ pub struct MaterialSlot {
     pub required: bool,
     /// Type code of an e-licence that can replace it.
     pub licence_type: Option<String>,
+    /// Shared information resource that proves the same facts (数据共享核验).
+    pub shared_resource: Option<String>,
     pub note: String,
 }
 
@@ -252,6 +254,36 @@ pub trait LicenceWallet: Send + Sync {
     ) -> yiwang_store::TxFuture<'a, Result<Vec<HeldLicence>>>;
 }
 
+/// What the case workflow asks of the data exchange (数据共享核验).
+#[derive(Debug, Clone)]
+pub struct SharedQuery {
+    /// The department handling the case: its case system is the consumer.
+    pub department_code: String,
+    pub resource: String,
+    /// The applicant's ID number or credit code.
+    pub subject: String,
+    /// Drafts have none yet.
+    pub case_number: Option<String>,
+    pub case_title: String,
+}
+
+/// Facts fetched from a shared resource, kept with the case as the material they replace.
+#[derive(Debug, Clone)]
+pub struct SharedRecord {
+    /// Resource name for people (e.g. 人口基础信息).
+    pub title: String,
+    /// The signed gateway answer (JSON).
+    pub file: Vec<u8>,
+}
+
+/// The data exchange as the case module sees it (the exchange module implements it).
+pub trait SharedData: Send + Sync {
+    /// The records about the subject, or `None` when the provider has none or the rules refuse
+    /// (the applicant then supplies the proof). Runs outside any case transaction: the exchange
+    /// commits its own access log.
+    fn fetch(&self, q: SharedQuery) -> yiwang_store::TxFuture<'_, Result<Option<SharedRecord>>>;
+}
+
 /// How long a prepared item (catalog elements and workflow definition) is reused before it is
 /// read again. Changes on this node drop it at once; other nodes see them within this time.
 const PREPARED_TTL: std::time::Duration = std::time::Duration::from_secs(10);
@@ -268,6 +300,7 @@ pub struct Cases {
     settings: CaseSettings,
     hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
     wallet: Option<Arc<dyn LicenceWallet>>,
+    shared: Option<Arc<dyn SharedData>>,
     prepared: Arc<PreparedCache>,
 }
 
@@ -288,6 +321,7 @@ impl Cases {
             settings,
             hooks: Arc::new(vec![]),
             wallet: None,
+            shared: None,
             prepared: Default::default(),
         }
     }
@@ -302,6 +336,12 @@ impl Cases {
     /// Let held e-licences satisfy materials that accept them.
     pub fn with_wallet(mut self, wallet: Arc<dyn LicenceWallet>) -> Cases {
         self.wallet = Some(wallet);
+        self
+    }
+
+    /// Let shared information resources satisfy materials that name one.
+    pub fn with_shared_data(mut self, shared: Arc<dyn SharedData>) -> Cases {
+        self.shared = Some(shared);
         self
     }
 
@@ -443,6 +483,7 @@ impl Cases {
                         name: m.name.clone(),
                         required: m.required,
                         licence_type: m.licence_type.clone(),
+                        shared_resource: m.shared_resource.clone(),
                         note: m.note.clone(),
                     }),
                 }
@@ -582,6 +623,7 @@ impl Cases {
         }
         self.fill_from_licences(&mut tx, &p, &case, a).await?;
         tx.commit().await?;
+        self.fill_from_exchange(&p, &case).await;
         Ok(case)
     }
 
@@ -611,6 +653,59 @@ impl Cases {
             }
         }
         Ok(filled)
+    }
+
+    /// 凡是能通过网络核验的信息，不得要求其他单位重复提供: slots naming a shared resource (and
+    /// not already filled by a licence) get the applicant's record from the exchange. Best
+    /// effort: when the exchange refuses or fails, the slot stays open for an upload.
+    async fn fill_from_exchange(&self, p: &Prepared, case: &Case) -> usize {
+        let Some(shared) = &self.shared else { return 0 };
+        let slots: Vec<&MaterialSlot> = p.materials.iter().filter(|m| m.shared_resource.is_some()).collect();
+        if slots.is_empty() {
+            return 0;
+        }
+        let mut found = Vec::new();
+        for slot in slots {
+            let Some(resource) = &slot.shared_resource else { continue };
+            let q = SharedQuery {
+                department_code: case.lead_department.clone(),
+                resource: resource.clone(),
+                subject: case.applicant_id_number.clone(),
+                case_number: case.case_number.clone(),
+                case_title: case.title.clone(),
+            };
+            match shared.fetch(q).await {
+                Ok(Some(r)) => found.push((slot.name.clone(), r)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::warn!(case = %case.case_id, resource, error = %e, "shared data not available; the applicant uploads instead")
+                }
+            }
+        }
+        if found.is_empty() {
+            return 0;
+        }
+        let attach = async {
+            let mut tx = self.db.begin().await?;
+            let existing = materials::list(&mut tx, &case.case_id).await?;
+            let mut n = 0;
+            for (name, r) in &found {
+                if existing.iter().any(|m| &m.name == name) {
+                    continue;
+                }
+                materials::attach_shared(&mut tx, &case.case_id, name, r).await?;
+                n += 1;
+            }
+            tx.commit().await?;
+            Ok::<usize, CaseError>(n)
+        };
+        match attach.await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(case = %case.case_id, error = %e, "attaching shared data failed");
+                0
+            }
+        }
     }
 
     async fn case_id_by_key(&self, owner: &str, key: &str) -> Result<Option<String>> {

@@ -87,6 +87,13 @@ pub(crate) async fn attach_licence(tx: &mut Tx, case_id: &str, name: &str, held:
     put(tx, case_id, name, &file_name, "application/json", &held.file, Some(&held.identifier)).await
 }
 
+/// Fill a slot with facts fetched through the data exchange (数据共享核验): the signed gateway
+/// answer is stored like an upload.
+pub(crate) async fn attach_shared(tx: &mut Tx, case_id: &str, name: &str, shared: &crate::SharedRecord) -> Result<MaterialInfo> {
+    let file_name = format!("{}（数据共享核验）.json", shared.title);
+    put(tx, case_id, name, &file_name, "application/json", &shared.file, None).await
+}
+
 async fn put(
     tx: &mut Tx,
     case_id: &str,

@@ -122,6 +122,10 @@ pub struct Material {
     /// Type code of an e-licence that can replace this material (可用电子证照替代).
     #[serde(default)]
     pub licence_type: Option<String>,
+    /// Code of a shared information resource that proves the same facts (可通过数据共享核验):
+    /// the case workflow fetches it through the exchange instead of asking for the proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_resource: Option<String>,
     #[serde(default)]
     pub note: String,
 }
@@ -147,6 +151,8 @@ enum MaterialInput {
         #[serde(default)]
         licence_type: Option<String>,
         #[serde(default)]
+        shared_resource: Option<String>,
+        #[serde(default)]
         note: String,
     },
 }
@@ -163,9 +169,10 @@ impl From<MaterialInput> for Material {
                 basis: String::new(),
                 source: "申请人自备".into(),
                 licence_type: None,
+                shared_resource: None,
                 note: String::new(),
             },
-            MaterialInput::Full { name, required, form, count, format, basis, source, licence_type, note } => Material {
+            MaterialInput::Full { name, required, form, count, format, basis, source, licence_type, shared_resource, note } => Material {
                 name,
                 required,
                 form: form.unwrap_or(MaterialForm::Original),
@@ -174,6 +181,7 @@ impl From<MaterialInput> for Material {
                 basis,
                 source: if source.is_empty() { "申请人自备".into() } else { source },
                 licence_type: licence_type.filter(|s| !s.trim().is_empty()),
+                shared_resource: shared_resource.filter(|s| !s.trim().is_empty()),
                 note,
             },
         }

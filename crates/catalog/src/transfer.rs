@@ -128,7 +128,11 @@ pub fn format_yuan(fen: i64) -> String {
 }
 
 fn material_line(m: &Material) -> String {
-    format!("{}|{}|{}|{}|{}", m.name, m.form.label_zh(), m.count, m.format, m.licence_type.clone().unwrap_or_default())
+    let line = format!("{}|{}|{}|{}|{}", m.name, m.form.label_zh(), m.count, m.format, m.licence_type.clone().unwrap_or_default());
+    match &m.shared_resource {
+        Some(r) => format!("{line}|{r}"),
+        None => line,
+    }
 }
 
 fn parse_material(line: &str) -> std::result::Result<Material, String> {
@@ -154,6 +158,7 @@ fn parse_material(line: &str) -> std::result::Result<Material, String> {
         basis: String::new(),
         source: "申请人自备".into(),
         licence_type: p.get(4).map(|s| s.to_string()).filter(|s| !s.is_empty()),
+        shared_resource: p.get(5).map(|s| s.to_string()).filter(|s| !s.is_empty()),
         note: String::new(),
     })
 }

@@ -61,6 +61,9 @@ pub enum Permission {
     IssueLicences,
     /// Rotate and revoke the own department's electronic seals.
     ManageSeals,
+    /// 数据共享: publish the own department's resources, register its systems, request access
+    /// and decide requests for its resources.
+    ManageExchange,
 }
 
 impl Permission {
@@ -73,6 +76,7 @@ impl Permission {
             Permission::ManageClients => matches!(role, Role::PlatformAdmin),
             Permission::IssueLicences => matches!(role, Role::Approver | Role::DeptAdmin),
             Permission::ManageSeals => matches!(role, Role::DeptAdmin),
+            Permission::ManageExchange => matches!(role, Role::PlatformAdmin | Role::DeptAdmin),
         }
     }
 }

@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 6, name: "inbox_in_outbox", sql: include_str!("../migrations/0006_inbox_in_outbox.sql") },
     Migration { version: 7, name: "licences", sql: include_str!("../migrations/0007_licences.sql") },
     Migration { version: 8, name: "ledger", sql: include_str!("../migrations/0008_ledger.sql") },
+    Migration { version: 9, name: "exchange", sql: include_str!("../migrations/0009_exchange.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -368,6 +368,18 @@ pub struct LicenceCheck {
 
 pub async fn staff_view(app: &AppState, staff: &StaffSession, id: &str) -> Result<StaffCaseView, AppError> {
     let case = app.cases.case_for_staff(&staff.staff, id).await?;
+    // Opening a case shows the applicant's data: the applicant sees this read in their
+    // access records (数据访问记录).
+    app.exchange
+        .record_read(yiwang_exchange::ReadRecord {
+            staff: staff.staff.username.clone(),
+            department: staff.staff.department.clone().unwrap_or_default(),
+            subject: case.applicant_id_number.clone(),
+            case_number: case.case_number.clone(),
+            holder_department: case.lead_department.clone(),
+            purpose: format!("办理“{}”", case.title),
+        })
+        .await?;
     let (name, idm, phone) = (case.applicant_name_masked(), case.applicant_id_masked(), case.phone_masked());
     let view = app.cases.view(case).await?;
     let mut licence_checks = Vec::new();

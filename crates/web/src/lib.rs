@@ -4,6 +4,7 @@
 pub mod api;
 pub mod api_accounts;
 pub mod api_cases;
+pub mod api_exchange;
 pub mod api_ledger;
 pub mod api_licences;
 pub mod auth;
@@ -55,6 +56,8 @@ pub struct App {
     pub licences: yiwang_licences::Licences,
     /// The tamper-evident ledger.
     pub ledger: yiwang_ledger::Ledger,
+    /// Data sharing between departments and the access log.
+    pub exchange: yiwang_exchange::Exchange,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -147,6 +150,17 @@ pub fn router(app: AppState) -> Router {
         .route("/ledger/proofs/inclusion", get(api_ledger::inclusion))
         .route("/ledger/proofs/consistency", get(api_ledger::consistency))
         .route("/cases/{id}/ledger", get(api_ledger::my_case_bundle))
+        .route("/exchange/resources", get(api_exchange::resources))
+        .route("/exchange/resources/{code}", get(api_exchange::resource).put(api_exchange::put_resource))
+        .route("/exchange/members", get(api_exchange::members).post(api_exchange::register_member))
+        .route("/exchange/members/{id}/state", post(api_exchange::member_state))
+        .route("/exchange/grants", get(api_exchange::grants).post(api_exchange::request_access))
+        .route("/exchange/grants/{id}/decision", post(api_exchange::decide))
+        .route("/exchange/stats", get(api_exchange::stats))
+        .route("/exchange/logs", get(api_exchange::logs))
+        .route("/exchange/logs/{id}", get(api_exchange::log_entry))
+        .route("/exchange/keys", get(api_exchange::keys))
+        .route("/me/data-access", get(api_exchange::my_data_access))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -175,7 +189,13 @@ pub fn router(app: AppState) -> Router {
         .route("/licences", get(pages::licences::staff_licences))
         .route("/licences/issue", post(pages::licences::staff_issue))
         .route("/licences/revoke", post(pages::licences::staff_revoke))
-        .route("/licences/rotate", post(pages::licences::staff_rotate));
+        .route("/licences/rotate", post(pages::licences::staff_rotate))
+        .route("/exchange", get(pages::exchange::catalog))
+        .route("/exchange/resources/{code}", get(pages::exchange::resource))
+        .route("/exchange/grants", get(pages::exchange::grants).post(pages::exchange::request_access))
+        .route("/exchange/grants/{id}", post(pages::exchange::decide))
+        .route("/exchange/members", get(pages::exchange::members).post(pages::exchange::register_member))
+        .route("/exchange/stats", get(pages::exchange::stats));
 
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
 
@@ -216,6 +236,10 @@ pub fn router(app: AppState) -> Router {
         .route("/cases/{id}/decision", get(pages::cases::decision))
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
+        .route("/account/data-access", get(pages::exchange::my_data_access))
+        .route("/exchange/token", post(api_exchange::token))
+        .route("/exchange/{resource}", get(api_exchange::call))
+        .route("/exchange/{resource}/records", post(api_exchange::push))
         .route("/licences", get(pages::licences::wallet))
         .route("/licences/{identifier}", get(pages::licences::licence))
         .route("/licences/{identifier}/file", get(pages::licences::file))

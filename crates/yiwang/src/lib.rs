@@ -254,6 +254,18 @@ pub async fn ledger(settings: &Settings, db: Db) -> anyhow::Result<yiwang_ledger
     Ok(yiwang_ledger::Ledger::open(db, vault, ledger_settings).await?)
 }
 
+/// The data exchange configured from settings: its gateway key sealed under the master key,
+/// access tokens authenticated by a key derived from it (the same on every node), and the
+/// demo province's simulated provider systems when the demo is on.
+pub async fn exchange(settings: &Settings, db: Db) -> anyhow::Result<yiwang_exchange::Exchange> {
+    use sha2::Digest as _;
+    let master = master_key(settings)?;
+    let vault = yiwang_crypto::Vault::new(&master)?;
+    let token_key: [u8; 32] = sha2::Sha256::new().chain_update(b"yiwang exchange access tokens\0").chain_update(&master).finalize().into();
+    let builtin = if settings.demo { yiwang_exchange::demo::providers()? } else { Default::default() };
+    Ok(yiwang_exchange::Exchange::open(db, &vault, token_key, &settings.public_url, builtin, Default::default()).await?)
+}
+
 /// Load the demo licence types and the licences the demo people and companies hold.
 pub async fn load_demo_licences(licences: &yiwang_licences::Licences) -> anyhow::Result<usize> {
     let p = demo::province()?;
@@ -277,7 +289,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone())?;
     let licences = licences(settings, db.clone())?;
-    let cases = cases(settings, db.clone(), catalog.clone())?.with_hook(Arc::new(licences.clone())).with_wallet(Arc::new(licences.clone()));
+    let exchange = exchange(settings, db.clone()).await?;
+    let cases = cases(settings, db.clone(), catalog.clone())?
+        .with_hook(Arc::new(licences.clone()))
+        .with_wallet(Arc::new(licences.clone()))
+        .with_shared_data(Arc::new(exchange.clone()));
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -294,12 +310,17 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         let n = load_demo_licences(&licences).await?;
         tracing::info!(licences = n, "demo licence types and licences loaded");
     }
+    if settings.demo && catalog.demo_loaded().await? && exchange.resources().await?.is_empty() {
+        let n = yiwang_exchange::demo::load(&exchange).await?;
+        tracing::info!(resources = n, "demo data sharing loaded");
+    }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
         cases,
         licences,
         ledger,
+        exchange,
         db,
         catalog,
         provider: Arc::new(Provider::new(identity.clone())),

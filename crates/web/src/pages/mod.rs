@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod cases;
+pub mod exchange;
 pub mod ledger;
 pub mod licences;
 pub mod staff;

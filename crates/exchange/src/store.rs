@@ -1,0 +1,402 @@
+//! SQL for the exchange (portable: SQLite and PostgreSQL).
+
+use yiwang_store::sqlx::{self, any::AnyRow, AnyConnection, Row as _};
+use yiwang_store::Tx;
+
+use crate::error::{ExchangeError, Result};
+use crate::model::*;
+
+/// Bump the generation every gateway compares its cached rules against.
+pub(crate) async fn bump(tx: &mut Tx) -> Result<()> {
+    sqlx::query("UPDATE exchange_state SET generation = generation + 1 WHERE id = 1").execute(&mut **tx).await?;
+    Ok(())
+}
+
+pub(crate) async fn generation(c: &mut AnyConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT generation FROM exchange_state WHERE id = 1").fetch_one(&mut *c).await?)
+}
+
+// ----- resources -----
+
+pub(crate) async fn put_resource(tx: &mut Tx, r: &Resource, actor: &str, now: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO exchange_resources (code, provider_code, sharing_type, doc, updated_at, updated_by) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (code) DO UPDATE SET provider_code = excluded.provider_code, sharing_type = excluded.sharing_type,
+           doc = excluded.doc, updated_at = excluded.updated_at, updated_by = excluded.updated_by",
+    )
+    .bind(&r.code)
+    .bind(&r.provider_code)
+    .bind(r.sharing_type.number())
+    .bind(serde_json::to_string(r)?)
+    .bind(now)
+    .bind(actor)
+    .execute(&mut **tx)
+    .await?;
+    bump(tx).await
+}
+
+fn parse_resource(doc: &str) -> Result<Resource> {
+    serde_json::from_str(doc).map_err(|e| ExchangeError::Config(format!("信息资源数据损坏：{e}")))
+}
+
+pub(crate) async fn resources(c: &mut AnyConnection) -> Result<Vec<Resource>> {
+    let docs: Vec<String> = sqlx::query_scalar("SELECT doc FROM exchange_resources ORDER BY code").fetch_all(&mut *c).await?;
+    docs.iter().map(|d| parse_resource(d)).collect()
+}
+
+// ----- members -----
+
+const MEMBER_COLS: &str = "member_id, department_code, name, public_key, rate_per_sec, disabled_at, created_at, created_by";
+
+fn member_row(r: &AnyRow) -> Result<Member> {
+    Ok(Member {
+        member_id: r.try_get("member_id")?,
+        department_code: r.try_get("department_code")?,
+        name: r.try_get("name")?,
+        public_key: r.try_get("public_key")?,
+        rate_per_sec: u32::try_from(r.try_get::<i64, _>("rate_per_sec")?).unwrap_or(u32::MAX),
+        disabled_at: r.try_get("disabled_at")?,
+        created_at: r.try_get("created_at")?,
+        created_by: r.try_get("created_by")?,
+    })
+}
+
+pub(crate) async fn insert_member(tx: &mut Tx, m: &Member) -> Result<()> {
+    let exists: Option<String> = sqlx::query_scalar("SELECT member_id FROM exchange_members WHERE member_id = $1")
+        .bind(&m.member_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if exists.is_some() {
+        return Err(ExchangeError::Duplicate(m.member_id.clone()));
+    }
+    sqlx::query(
+        "INSERT INTO exchange_members (member_id, department_code, name, public_key, rate_per_sec, created_at, created_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&m.member_id)
+    .bind(&m.department_code)
+    .bind(&m.name)
+    .bind(&m.public_key)
+    .bind(i64::from(m.rate_per_sec))
+    .bind(&m.created_at)
+    .bind(&m.created_by)
+    .execute(&mut **tx)
+    .await?;
+    bump(tx).await
+}
+
+/// Replace a member's key or rate, or disable / re-enable it.
+pub(crate) async fn update_member(tx: &mut Tx, m: &Member) -> Result<()> {
+    sqlx::query("UPDATE exchange_members SET name = $2, public_key = $3, rate_per_sec = $4, disabled_at = $5 WHERE member_id = $1")
+        .bind(&m.member_id)
+        .bind(&m.name)
+        .bind(&m.public_key)
+        .bind(i64::from(m.rate_per_sec))
+        .bind(&m.disabled_at)
+        .execute(&mut **tx)
+        .await?;
+    bump(tx).await
+}
+
+pub(crate) async fn members(c: &mut AnyConnection) -> Result<Vec<Member>> {
+    let sql = format!("SELECT {MEMBER_COLS} FROM exchange_members ORDER BY member_id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?;
+    rows.iter().map(member_row).collect()
+}
+
+pub(crate) async fn member(c: &mut AnyConnection, id: &str) -> Result<Option<Member>> {
+    let sql = format!("SELECT {MEMBER_COLS} FROM exchange_members WHERE member_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(member_row).transpose()
+}
+
+// ----- grants -----
+
+const GRANT_COLS: &str = "grant_id, member_id, resource_code, purpose, legal_basis, fields, valid_to, rate_per_sec, status, \
+                          requested_by, requested_at, decided_by, decided_at, decision_note";
+
+fn grant_row(r: &AnyRow) -> Result<Grant> {
+    let status: String = r.try_get("status")?;
+    let fields: String = r.try_get("fields")?;
+    Ok(Grant {
+        grant_id: r.try_get("grant_id")?,
+        member_id: r.try_get("member_id")?,
+        resource_code: r.try_get("resource_code")?,
+        purpose: r.try_get("purpose")?,
+        legal_basis: r.try_get("legal_basis")?,
+        fields: serde_json::from_str(&fields)?,
+        valid_to: r.try_get("valid_to")?,
+        rate_per_sec: u32::try_from(r.try_get::<i64, _>("rate_per_sec")?).unwrap_or(u32::MAX),
+        status: GrantStatus::parse(&status).ok_or_else(|| ExchangeError::Config(format!("未知申请状态：{status}")))?,
+        requested_by: r.try_get("requested_by")?,
+        requested_at: r.try_get("requested_at")?,
+        decided_by: r.try_get("decided_by")?,
+        decided_at: r.try_get("decided_at")?,
+        decision_note: r.try_get("decision_note")?,
+    })
+}
+
+pub(crate) async fn insert_grant(tx: &mut Tx, g: &Grant) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO exchange_grants (grant_id, member_id, resource_code, purpose, legal_basis, fields, valid_to, rate_per_sec, status,
+           requested_by, requested_at, decided_by, decided_at, decision_note)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(&g.grant_id)
+    .bind(&g.member_id)
+    .bind(&g.resource_code)
+    .bind(&g.purpose)
+    .bind(&g.legal_basis)
+    .bind(serde_json::to_string(&g.fields)?)
+    .bind(&g.valid_to)
+    .bind(i64::from(g.rate_per_sec))
+    .bind(g.status.key())
+    .bind(&g.requested_by)
+    .bind(&g.requested_at)
+    .bind(&g.decided_by)
+    .bind(&g.decided_at)
+    .bind(&g.decision_note)
+    .execute(&mut **tx)
+    .await?;
+    bump(tx).await
+}
+
+/// Move a grant from `from` to `g.status`; false when it was no longer in `from`.
+pub(crate) async fn decide_grant(tx: &mut Tx, g: &Grant, from: GrantStatus) -> Result<bool> {
+    let r = sqlx::query(
+        "UPDATE exchange_grants SET status = $2, decided_by = $3, decided_at = $4, decision_note = $5 WHERE grant_id = $1 AND status = $6",
+    )
+    .bind(&g.grant_id)
+    .bind(g.status.key())
+    .bind(&g.decided_by)
+    .bind(&g.decided_at)
+    .bind(&g.decision_note)
+    .bind(from.key())
+    .execute(&mut **tx)
+    .await?;
+    if r.rows_affected() == 1 {
+        bump(tx).await?;
+    }
+    Ok(r.rows_affected() == 1)
+}
+
+pub(crate) async fn grant(c: &mut AnyConnection, id: &str) -> Result<Option<Grant>> {
+    let sql = format!("SELECT {GRANT_COLS} FROM exchange_grants WHERE grant_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(grant_row).transpose()
+}
+
+pub(crate) async fn grants(c: &mut AnyConnection) -> Result<Vec<Grant>> {
+    let sql = format!("SELECT {GRANT_COLS} FROM exchange_grants ORDER BY requested_at DESC, grant_id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *c).await?;
+    rows.iter().map(grant_row).collect()
+}
+
+// ----- shared store -----
+
+pub(crate) async fn put_records(tx: &mut Tx, resource: &str, records: &[(String, String)], now: &str) -> Result<()> {
+    for (subject, record) in records {
+        sqlx::query(
+            "INSERT INTO exchange_records (resource_code, subject, record, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (resource_code, subject) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
+        )
+        .bind(resource)
+        .bind(subject)
+        .bind(record)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn record(c: &mut AnyConnection, resource: &str, subject: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT record FROM exchange_records WHERE resource_code = $1 AND subject = $2")
+        .bind(resource)
+        .bind(subject)
+        .fetch_optional(&mut *c)
+        .await?)
+}
+
+pub(crate) async fn record_count(c: &mut AnyConnection, resource: &str) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM exchange_records WHERE resource_code = $1").bind(resource).fetch_one(&mut *c).await?)
+}
+
+// ----- keys -----
+
+pub(crate) async fn active_key(tx: &mut Tx) -> Result<Option<(GatewayKey, String)>> {
+    let row = sqlx::query(
+        "SELECT key_id, algorithm, public_key, private_key, created_at, retired_at FROM exchange_keys WHERE retired_at IS NULL
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|r| Ok((key_row(&r)?, r.try_get("private_key")?))).transpose()
+}
+
+fn key_row(r: &AnyRow) -> Result<GatewayKey> {
+    Ok(GatewayKey {
+        key_id: r.try_get("key_id")?,
+        algorithm: r.try_get("algorithm")?,
+        public_key: r.try_get("public_key")?,
+        created_at: r.try_get("created_at")?,
+        retired_at: r.try_get("retired_at")?,
+    })
+}
+
+pub(crate) async fn insert_key(tx: &mut Tx, k: &GatewayKey, sealed: &str) -> Result<()> {
+    sqlx::query("INSERT INTO exchange_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&k.key_id)
+        .bind(&k.algorithm)
+        .bind(&k.public_key)
+        .bind(sealed)
+        .bind(&k.created_at)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn keys(c: &mut AnyConnection) -> Result<Vec<GatewayKey>> {
+    let rows = sqlx::query("SELECT key_id, algorithm, public_key, created_at, retired_at FROM exchange_keys ORDER BY created_at")
+        .fetch_all(&mut *c)
+        .await?;
+    rows.iter().map(key_row).collect()
+}
+
+// ----- log -----
+
+pub(crate) const LOG_COLS: &str = "exchange_id, at, channel, consumer, consumer_department, resource_code, provider_department, subject, \
+     purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, key_id, signature";
+const LOG_COL_COUNT: usize = 19;
+
+/// INSERT statements for fixed batch sizes, so each is prepared once per connection.
+pub(crate) const INSERT_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+pub(crate) fn insert_log_sql(rows: usize) -> String {
+    let mut sql = format!("INSERT INTO exchange_log ({LOG_COLS}) VALUES ");
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..LOG_COL_COUNT {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${}", r * LOG_COL_COUNT + c + 1));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+pub(crate) async fn insert_log(tx: &mut Tx, sql: &str, rows: &[AccessRecord]) -> Result<()> {
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
+    for r in rows {
+        q = q
+            .bind(r.exchange_id.clone())
+            .bind(r.at.clone())
+            .bind(r.channel.key())
+            .bind(r.consumer.clone())
+            .bind(r.consumer_department.clone())
+            .bind(r.resource_code.clone())
+            .bind(r.provider_department.clone())
+            .bind(r.subject.clone())
+            .bind(r.purpose.clone())
+            .bind(r.case_number.clone())
+            .bind(r.grant_id.clone())
+            .bind(r.result.key())
+            .bind(serde_json::to_string(&r.fields)?)
+            .bind(r.bytes)
+            .bind(r.body_hash.clone())
+            .bind(r.latency_us)
+            .bind(r.request_id.clone())
+            .bind(r.key_id.clone())
+            .bind(r.signature.clone());
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
+}
+
+fn log_row(r: &AnyRow) -> Result<AccessRecord> {
+    let channel: String = r.try_get("channel")?;
+    let result: String = r.try_get("result")?;
+    let fields: String = r.try_get("fields")?;
+    Ok(AccessRecord {
+        exchange_id: r.try_get("exchange_id")?,
+        at: r.try_get("at")?,
+        channel: Channel::parse(&channel).ok_or_else(|| ExchangeError::Config(format!("未知渠道：{channel}")))?,
+        consumer: r.try_get("consumer")?,
+        consumer_department: r.try_get("consumer_department")?,
+        resource_code: r.try_get("resource_code")?,
+        provider_department: r.try_get("provider_department")?,
+        subject: r.try_get("subject")?,
+        purpose: r.try_get("purpose")?,
+        case_number: r.try_get("case_number")?,
+        grant_id: r.try_get("grant_id")?,
+        result: Outcome::parse(&result).ok_or_else(|| ExchangeError::Config(format!("未知结果：{result}")))?,
+        fields: serde_json::from_str(&fields)?,
+        bytes: r.try_get("bytes")?,
+        body_hash: r.try_get("body_hash")?,
+        latency_us: r.try_get("latency_us")?,
+        request_id: r.try_get("request_id")?,
+        key_id: r.try_get("key_id")?,
+        signature: r.try_get("signature")?,
+    })
+}
+
+pub(crate) async fn log_entry(c: &mut AnyConnection, id: &str) -> Result<Option<AccessRecord>> {
+    let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE exchange_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?;
+    row.as_ref().map(log_row).transpose()
+}
+
+/// Exchanges about one subject, newest first.
+pub(crate) async fn log_for_subject(c: &mut AnyConnection, subject: &str, limit: i64) -> Result<Vec<AccessRecord>> {
+    let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE subject = $1 ORDER BY at DESC, exchange_id DESC LIMIT $2");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject).bind(limit).fetch_all(&mut *c).await?;
+    rows.iter().map(log_row).collect()
+}
+
+/// The newest exchanges, optionally of one department (as consumer or provider).
+pub(crate) async fn recent_log(c: &mut AnyConnection, department: Option<&str>, limit: i64) -> Result<Vec<AccessRecord>> {
+    let rows = match department {
+        Some(d) => {
+            let sql = format!(
+                "SELECT {LOG_COLS} FROM exchange_log WHERE consumer_department = $1 OR provider_department = $1 ORDER BY at DESC LIMIT $2"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(d).bind(limit).fetch_all(&mut *c).await?
+        }
+        None => {
+            let sql = format!("SELECT {LOG_COLS} FROM exchange_log ORDER BY at DESC LIMIT $1");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *c).await?
+        }
+    };
+    rows.iter().map(log_row).collect()
+}
+
+pub(crate) async fn stats(c: &mut AnyConnection) -> Result<Vec<Stat>> {
+    let rows = sqlx::query(
+        "SELECT resource_code, consumer, COUNT(*) AS calls,
+                SUM(CASE WHEN result IN ('denied', 'provider_error') THEN 1 ELSE 0 END) AS errors,
+                SUM(CASE WHEN result = 'denied' THEN 1 ELSE 0 END) AS denied,
+                CAST(AVG(latency_us) AS BIGINT) AS avg_latency, MAX(latency_us) AS max_latency, CAST(SUM(bytes) AS BIGINT) AS bytes
+         FROM exchange_log WHERE channel <> 'workbench' GROUP BY resource_code, consumer ORDER BY resource_code, consumer",
+    )
+    .fetch_all(&mut *c)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(Stat {
+                resource_code: r.try_get("resource_code")?,
+                consumer: r.try_get("consumer")?,
+                calls: r.try_get("calls")?,
+                errors: r.try_get("errors")?,
+                denied: r.try_get("denied")?,
+                avg_latency_us: r.try_get("avg_latency")?,
+                max_latency_us: r.try_get("max_latency")?,
+                bytes: r.try_get("bytes")?,
+            })
+        })
+        .collect()
+}

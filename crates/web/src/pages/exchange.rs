@@ -1,0 +1,293 @@
+//! Data sharing pages: the staff resource catalog with access requests, decisions, member
+//! systems and statistics; the person's "who accessed my data" (数据访问记录). All work
+//! without JavaScript.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect};
+use serde::Deserialize;
+use yiwang_exchange::{AccessRecord, AccessView, Grant, GrantRequest, Member, NewMember, Resource, SharingType, Stat};
+use yiwang_identity::Permission;
+
+use super::{field, render, Chrome, PageResult};
+use crate::api_exchange::{data_subject, decide_grant, department_names};
+use crate::auth::{CsrfForm, PersonSession, StaffSession};
+use crate::error::AppError;
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "staff/exchange.html")]
+struct CatalogPage {
+    c: Chrome,
+    q: String,
+    resources: Vec<Resource>,
+}
+
+#[derive(Deserialize)]
+pub struct CatalogQuery {
+    pub q: Option<String>,
+}
+
+/// 政务信息资源目录 for staff, searchable.
+pub async fn catalog(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<CatalogQuery>) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    let words = q.q.unwrap_or_default();
+    let resources = if words.trim().is_empty() { app.exchange.resources().await? } else { app.exchange.search(&words).await? };
+    render(CatalogPage { c, q: words, resources })
+}
+
+#[derive(Template)]
+#[template(path = "staff/exchange_resource.html")]
+struct ResourcePage {
+    c: Chrome,
+    r: Resource,
+    records: i64,
+    circuit_open: bool,
+    /// Member systems of the staff member's department (for the request form).
+    own_members: Vec<Member>,
+    can_request: bool,
+    default_valid_to: String,
+    error: Option<String>,
+}
+
+async fn resource_page(app: &AppState, c: Chrome, staff: &StaffSession, code: &str, error: Option<String>) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    let r = app.exchange.resource(code).await?;
+    let dept = staff.staff.department.clone().unwrap_or_default();
+    let own_members: Vec<Member> = app
+        .exchange
+        .members()
+        .await?
+        .into_iter()
+        .filter(|m| m.disabled_at.is_none() && (staff.staff.is_platform_admin() || m.department_code == dept))
+        .collect();
+    let can_request = r.sharing_type == SharingType::Conditional && staff.staff.can(Permission::ManageExchange) && !own_members.is_empty();
+    let default_valid_to = (chrono::Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d").to_string();
+    render(ResourcePage {
+        records: app.exchange.record_count(&r.code).await?,
+        circuit_open: app.exchange.circuit_open(&r.code),
+        c,
+        r,
+        own_members,
+        can_request,
+        default_valid_to,
+        error,
+    })
+}
+
+pub async fn resource(State(app): State<AppState>, c: Chrome, staff: StaffSession, Path(code): Path<String>) -> PageResult {
+    resource_page(&app, c, &staff, &code, None).await
+}
+
+/// A grant with the names people read.
+pub struct GrantRow {
+    pub g: Grant,
+    pub resource_name: String,
+    /// The viewer's department provides the resource (may approve or reject).
+    pub mine_to_decide: bool,
+    /// The viewer may revoke it (provider or consumer department).
+    pub may_revoke: bool,
+}
+
+#[derive(Template)]
+#[template(path = "staff/exchange_grants.html")]
+struct GrantsPage {
+    c: Chrome,
+    rows: Vec<GrantRow>,
+    notice: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NoticeQuery {
+    pub notice: Option<String>,
+}
+
+async fn grants_page(app: &AppState, c: Chrome, staff: &StaffSession, notice: Option<String>, error: Option<String>) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    let resources = app.exchange.resources().await?;
+    let dept = staff.staff.department.clone().unwrap_or_default();
+    let admin = staff.staff.is_platform_admin();
+    let manage = staff.staff.can(Permission::ManageExchange);
+    let rows = app
+        .exchange
+        .grants_for(&staff.staff)
+        .await?
+        .into_iter()
+        .map(|g| {
+            let r = resources.iter().find(|r| r.code == g.resource_code);
+            let provider = r.is_some_and(|r| admin || r.provider_code == dept);
+            let consumer = admin || g.member_id.starts_with(&format!("{dept}:"));
+            GrantRow {
+                resource_name: r.map(|r| r.name.clone()).unwrap_or_else(|| g.resource_code.clone()),
+                mine_to_decide: manage && provider,
+                may_revoke: manage && (provider || consumer),
+                g,
+            }
+        })
+        .collect();
+    render(GrantsPage { c, rows, notice, error })
+}
+
+pub async fn grants(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<NoticeQuery>) -> PageResult {
+    let notice = q.notice.map(|n| match n.as_str() {
+        "requested" => c.tr("共享申请已提交，等待提供方审核", "Request submitted; waiting for the provider").to_string(),
+        "approve" => c.tr("已批准", "Approved").to_string(),
+        "reject" => c.tr("已驳回", "Rejected").to_string(),
+        "revoke" => c.tr("授权已撤销，调用立即停止", "Grant revoked; calls stop at once").to_string(),
+        _ => String::new(),
+    });
+    grants_page(&app, c, &staff, notice.filter(|s| !s.is_empty()), None).await
+}
+
+/// The request form on a resource page.
+pub async fn request_access(
+    State(app): State<AppState>,
+    c: Chrome,
+    CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>,
+) -> PageResult {
+    let code = field(&form, "resource_code").to_string();
+    let req = GrantRequest {
+        member_id: field(&form, "member_id").to_string(),
+        resource_code: code.clone(),
+        purpose: field(&form, "purpose").to_string(),
+        legal_basis: field(&form, "legal_basis").to_string(),
+        fields: form.iter().filter(|(k, _)| k == "fields").map(|(_, v)| v.clone()).collect(),
+        valid_to: field(&form, "valid_to").to_string(),
+        rate_per_sec: field(&form, "rate_per_sec").trim().parse().ok(),
+    };
+    match app.exchange.request_access(&staff.staff, &req).await {
+        Ok(_) => Ok(Redirect::to("/staff/exchange/grants?notice=requested").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() {
+                resource_page(&app, c, &staff, &code, Some(e.body.message)).await
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+pub async fn decide(
+    State(app): State<AppState>,
+    c: Chrome,
+    Path(id): Path<String>,
+    CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>,
+) -> PageResult {
+    let action = field(&form, "action").to_string();
+    match decide_grant(&app, &staff, &id, &action, field(&form, "note")).await {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/exchange/grants?notice={}", super::urlencode(&action))).into_response()),
+        Err(e) if e.status.is_client_error() => grants_page(&app, c, &staff, None, Some(e.body.message)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "staff/exchange_members.html")]
+struct MembersPage {
+    c: Chrome,
+    members: Vec<Member>,
+    can_register: bool,
+    department: String,
+    error: Option<String>,
+    notice: Option<String>,
+}
+
+async fn members_page(app: &AppState, c: Chrome, staff: &StaffSession, notice: Option<String>, error: Option<String>) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    render(MembersPage {
+        members: app.exchange.members().await?,
+        can_register: staff.staff.can(Permission::ManageExchange),
+        department: staff.staff.department.clone().unwrap_or_default(),
+        c,
+        error,
+        notice,
+    })
+}
+
+pub async fn members(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<NoticeQuery>) -> PageResult {
+    let notice = q.notice.filter(|n| n == "registered").map(|_| c.tr("成员系统已注册", "System registered").to_string());
+    members_page(&app, c, &staff, notice, None).await
+}
+
+pub async fn register_member(
+    State(app): State<AppState>,
+    c: Chrome,
+    CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>,
+) -> PageResult {
+    let m = NewMember {
+        department_code: field(&form, "department_code").trim().to_string(),
+        subsystem: field(&form, "subsystem").trim().to_string(),
+        name: field(&form, "name").to_string(),
+        public_key: field(&form, "public_key").trim().to_string(),
+        rate_per_sec: field(&form, "rate_per_sec").trim().parse().ok(),
+    };
+    match app.exchange.register_member(&staff.staff, &m).await {
+        Ok(_) => Ok(Redirect::to("/staff/exchange/members?notice=registered").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() {
+                members_page(&app, c, &staff, None, Some(e.body.message)).await
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// A statistics row with the resource's name.
+pub struct StatRow {
+    pub s: Stat,
+    pub resource_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "staff/exchange_stats.html")]
+struct StatsPage {
+    c: Chrome,
+    rows: Vec<StatRow>,
+    recent: Vec<AccessRecord>,
+}
+
+/// Calls, errors and latency per resource and member, and the latest exchanges.
+pub async fn stats(State(app): State<AppState>, c: Chrome, staff: StaffSession) -> PageResult {
+    staff.require(Permission::Workbench)?;
+    let resources = app.exchange.resources().await?;
+    let rows = app
+        .exchange
+        .stats()
+        .await?
+        .into_iter()
+        .map(|s| StatRow {
+            resource_name: resources
+                .iter()
+                .find(|r| r.code == s.resource_code)
+                .map(|r| r.name.clone())
+                .unwrap_or_else(|| s.resource_code.clone()),
+            s,
+        })
+        .collect();
+    let recent = app.exchange.recent(&staff.staff, 50).await?;
+    render(StatsPage { c, rows, recent })
+}
+
+#[derive(Template)]
+#[template(path = "account/data_access.html")]
+struct DataAccessPage {
+    c: Chrome,
+    rows: Vec<AccessView>,
+    error: Option<String>,
+}
+
+/// 数据访问记录: who accessed my data, when and why.
+pub async fn my_data_access(State(app): State<AppState>, c: Chrome, person: PersonSession) -> PageResult {
+    let subject = match data_subject(&person) {
+        Ok(s) => s,
+        Err(e) if e.status.is_client_error() => return render(DataAccessPage { c, rows: vec![], error: Some(e.body.message) }),
+        Err(e) => return Err(e.into()),
+    };
+    let names = department_names(&app).await;
+    let rows = app.exchange.access_for_subject(&subject, &names, 500).await?;
+    render(DataAccessPage { c, rows, error: None })
+}
