@@ -126,9 +126,13 @@ pub(crate) fn authorize(
 }
 
 /// Token buckets per (member, resource): `rate` calls a second, bursts up to one second's worth.
+/// Tokens left and when they were last counted, per resource.
+type Buckets = HashMap<String, (f64, Instant)>;
+
 #[derive(Default)]
 pub(crate) struct Limiter {
-    buckets: Mutex<HashMap<String, HashMap<String, (f64, Instant)>>>,
+    /// By member, then resource.
+    buckets: Mutex<HashMap<String, Buckets>>,
 }
 
 impl Limiter {
@@ -259,7 +263,7 @@ impl Fetcher {
                 let p = self.builtin.get(name).ok_or_else(|| format!("未配置内置提供方：{name}"))?;
                 p.fetch(resource, ctx.subject).await
             }
-            Service::Rest { url, timeout_ms } => {
+            Service::Rest { url, timeout_ms, .. } => {
                 if !self.breakers.allow(&resource.code) {
                     return Err("提供方熔断中，请稍后再试".into());
                 }

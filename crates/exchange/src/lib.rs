@@ -831,7 +831,10 @@ pub fn check_resource(r: &Resource) -> Result<()> {
         return Err(invalid("published_on", "日期格式应为YYYY-MM-DD"));
     }
     match &r.service {
-        Service::Rest { url, timeout_ms } => {
+        Service::Rest { url, timeout_ms, openapi_url } => {
+            if openapi_url.as_ref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                return Err(invalid("service.openapi_url", "应为http(s)地址"));
+            }
             if !(url.starts_with("http://") || url.starts_with("https://")) || url.parse::<http::Uri>().is_err() {
                 return Err(invalid("service.url", "应为http(s)地址"));
             }

@@ -125,6 +125,9 @@ pub enum Service {
         url: String,
         #[serde(default = "default_timeout")]
         timeout_ms: u64,
+        /// Where the provider publishes the service's OpenAPI description.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        openapi_url: Option<String>,
     },
     /// A provider compiled into this server (the demo province's simulated systems).
     Builtin { name: String },
@@ -174,6 +177,13 @@ pub struct Resource {
 impl Resource {
     pub fn item(&self, name: &str) -> Option<&DataItem> {
         self.items.iter().find(|i| i.name == name)
+    }
+    /// The provider's OpenAPI description of a REST service.
+    pub fn openapi_url(&self) -> Option<&str> {
+        match &self.service {
+            Service::Rest { openapi_url, .. } => openapi_url.as_deref(),
+            _ => None,
+        }
     }
     pub fn item_names(&self) -> Vec<String> {
         self.items.iter().map(|i| i.name.clone()).collect()

@@ -1,7 +1,7 @@
 //! SQL for the exchange (portable: SQLite and PostgreSQL).
 
 use yiwang_store::sqlx::{self, any::AnyRow, AnyConnection, Row as _};
-use yiwang_store::Tx;
+use yiwang_store::{Dialect, Tx};
 
 use crate::error::{ExchangeError, Result};
 use crate::model::*;
@@ -267,55 +267,75 @@ pub(crate) async fn keys(c: &mut AnyConnection) -> Result<Vec<GatewayKey>> {
 
 pub(crate) const LOG_COLS: &str = "exchange_id, at, channel, consumer, consumer_department, resource_code, provider_department, subject, \
      purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, key_id, signature";
-const LOG_COL_COUNT: usize = 19;
 
-/// INSERT statements for fixed batch sizes, so each is prepared once per connection.
-pub(crate) const INSERT_SIZES: [usize; 4] = [64, 16, 4, 1];
+/// Columns of the log and their SQL types, in order.
+const LOG_TYPES: [(&str, &str); 19] = [
+    ("exchange_id", "text"),
+    ("at", "text"),
+    ("channel", "text"),
+    ("consumer", "text"),
+    ("consumer_department", "text"),
+    ("resource_code", "text"),
+    ("provider_department", "text"),
+    ("subject", "text"),
+    ("purpose", "text"),
+    ("case_number", "text"),
+    ("grant_id", "text"),
+    ("result", "text"),
+    ("fields", "text"),
+    ("bytes", "bigint"),
+    ("body_hash", "text"),
+    ("latency_us", "bigint"),
+    ("request_id", "text"),
+    ("key_id", "text"),
+    ("signature", "text"),
+];
 
-pub(crate) fn insert_log_sql(rows: usize) -> String {
-    let mut sql = format!("INSERT INTO exchange_log ({LOG_COLS}) VALUES ");
-    for r in 0..rows {
-        if r > 0 {
-            sql.push_str(", ");
+/// One INSERT for a whole batch: the rows arrive as one JSON array parameter, so a batch of
+/// any size is one prepared statement and one round trip.
+pub(crate) fn insert_log_sql(dialect: Dialect) -> String {
+    match dialect {
+        Dialect::Sqlite => {
+            let cols: Vec<String> = LOG_TYPES.iter().map(|(c, _)| format!("value ->> '{c}'")).collect();
+            // jsonb_each hands each row over as binary JSON, so the ->> lookups need no re-parsing.
+            format!("INSERT INTO exchange_log ({LOG_COLS}) SELECT {} FROM jsonb_each($1)", cols.join(", "))
         }
-        sql.push('(');
-        for c in 0..LOG_COL_COUNT {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!("${}", r * LOG_COL_COUNT + c + 1));
+        Dialect::Postgres => {
+            let cols: Vec<String> = LOG_TYPES.iter().map(|(c, t)| format!("{c} {t}")).collect();
+            format!("INSERT INTO exchange_log ({LOG_COLS}) SELECT {LOG_COLS} FROM json_to_recordset($1::json) AS x({})", cols.join(", "))
         }
-        sql.push(')');
     }
-    sql
 }
 
-pub(crate) async fn insert_log(tx: &mut Tx, sql: &str, rows: &[AccessRecord]) -> Result<()> {
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.to_string()));
-    for r in rows {
-        q = q
-            .bind(r.exchange_id.clone())
-            .bind(r.at.clone())
-            .bind(r.channel.key())
-            .bind(r.consumer.clone())
-            .bind(r.consumer_department.clone())
-            .bind(r.resource_code.clone())
-            .bind(r.provider_department.clone())
-            .bind(r.subject.clone())
-            .bind(r.purpose.clone())
-            .bind(r.case_number.clone())
-            .bind(r.grant_id.clone())
-            .bind(r.result.key())
-            .bind(serde_json::to_string(&r.fields)?)
-            .bind(r.bytes)
-            .bind(r.body_hash.clone())
-            .bind(r.latency_us)
-            .bind(r.request_id.clone())
-            .bind(r.key_id.clone())
-            .bind(r.signature.clone());
-    }
-    q.execute(&mut **tx).await?;
-    Ok(())
+/// The batch as the JSON array [`insert_log_sql`] reads.
+pub(crate) fn log_rows_json(rows: &[AccessRecord]) -> Result<String> {
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "exchange_id": r.exchange_id,
+                "at": r.at,
+                "channel": r.channel.key(),
+                "consumer": r.consumer,
+                "consumer_department": r.consumer_department,
+                "resource_code": r.resource_code,
+                "provider_department": r.provider_department,
+                "subject": r.subject,
+                "purpose": r.purpose,
+                "case_number": r.case_number,
+                "grant_id": r.grant_id,
+                "result": r.result.key(),
+                "fields": serde_json::to_string(&r.fields)?,
+                "bytes": r.bytes,
+                "body_hash": r.body_hash,
+                "latency_us": r.latency_us,
+                "request_id": r.request_id,
+                "key_id": r.key_id,
+                "signature": r.signature,
+            }))
+        })
+        .collect::<Result<_>>()?;
+    Ok(serde_json::to_string(&list)?)
 }
 
 fn log_row(r: &AnyRow) -> Result<AccessRecord> {

@@ -130,7 +130,7 @@ fn rest_resource(url: &str) -> Resource {
         open_type: OpenType::NotOpen,
         update_cycle: UpdateCycle::RealTime,
         published_on: "2026-01-01".into(),
-        service: Service::Rest { url: url.into(), timeout_ms: 200 },
+        service: Service::Rest { url: url.into(), timeout_ms: 200, openapi_url: Some(format!("{url}/openapi.json")) },
     }
 }
 
@@ -297,7 +297,9 @@ async fn a_revocation_on_one_node_stops_calls_on_another() {
         b.call(req.clone()).await.unwrap();
         let g = a.grants().await.unwrap().into_iter().find(|g| g.member_id == MZJ_CASES && g.resource_code == POPULATION_RESOURCE).unwrap();
         a.revoke(&gat_admin, &g.grant_id, "测试").await.unwrap();
-        // Node b learns of it with its next log commit: at most one call later.
+        // Node b reads the rules' generation after a log commit, at most every 50 ms: after
+        // that long, one call later it refuses.
+        tokio::time::sleep(Duration::from_millis(60)).await;
         let _ = b.call(req.clone()).await;
         assert!(matches!(b.call(req).await, Err(ExchangeError::Denied(_))));
     }

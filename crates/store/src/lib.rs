@@ -180,6 +180,13 @@ impl Db {
         &self.read
     }
 
+    /// The writer connection(s), for one statement that is its own transaction (autocommit):
+    /// on SQLite the single writer connection, so it queues behind other writers instead of
+    /// meeting a locked database; on PostgreSQL the pool.
+    pub fn autocommit_writer(&self) -> &AnyPool {
+        &self.write
+    }
+
     /// Start a write transaction. On SQLite this takes the single writer connection and
     /// `BEGIN IMMEDIATE`, so the write lock is held from the start.
     pub async fn begin(&self) -> Result<Tx> {

@@ -481,6 +481,7 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_ledger::consistency,
         crate::api_ledger::my_case_bundle,
         crate::api_exchange::token,
+        crate::api_exchange::member_catalog,
         crate::api_exchange::call,
         crate::api_exchange::push,
         crate::api_exchange::resources,

@@ -80,6 +80,13 @@ fn header_text(headers: &HeaderMap, name: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The resource catalog as a member system sees it (Bearer token): what it may ask for.
+#[utoipa::path(get, path = "/exchange", tag = "exchange", responses((status = 200, body = Vec<Resource>), (status = 401, body = ErrorBody)))]
+pub async fn member_catalog(State(app): State<AppState>, headers: HeaderMap) -> ApiResult<Json<Vec<Resource>>> {
+    member_of(&app, &headers)?;
+    Ok(Json(app.exchange.resources().await?))
+}
+
 #[derive(Deserialize, IntoParams)]
 pub struct CallQuery {
     /// ID number or unified social credit code of the person or business concerned.

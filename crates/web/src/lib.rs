@@ -237,6 +237,7 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/account/data-access", get(pages::exchange::my_data_access))
+        .route("/exchange", get(api_exchange::member_catalog))
         .route("/exchange/token", post(api_exchange::token))
         .route("/exchange/{resource}", get(api_exchange::call))
         .route("/exchange/{resource}/records", post(api_exchange::push))

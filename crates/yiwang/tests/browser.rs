@@ -416,7 +416,7 @@ async fn upload_missing(c: &Client, file: &std::path::Path) -> usize {
     for i in 0..n {
         let items = c.find_all(Locator::Css("li.material")).await.unwrap();
         let li = &items[i];
-        if li.find(Locator::Css(".licence-used")).await.is_ok() {
+        if li.find(Locator::Css(".licence-used")).await.is_ok() || li.find(Locator::Css(".shared-used")).await.is_ok() {
             continue;
         }
         let form = li.find(Locator::Css("form.upload")).await.unwrap();
@@ -441,6 +441,7 @@ async fn licence_journey() {
     click_and_wait(&c, c.find(Locator::Css("#start-application")).await.unwrap()).await;
     wait_css(&c, "#case-form").await;
     assert_eq!(c.find_all(Locator::Css(".licence-used")).await.unwrap().len(), 1, "the ID card comes from the wallet");
+    assert_eq!(c.find_all(Locator::Css(".shared-used")).await.unwrap().len(), 2, "household register and marital status from data sharing");
     let case_url = c.current_url().await.unwrap().to_string();
     let case_id = case_url.rsplit('/').next().unwrap().to_string();
     assert!(upload_missing(&c, &pdf).await > 0);
@@ -458,8 +459,13 @@ async fn licence_journey() {
     assert!(status.contains("已送达") || status.contains("已办结"), "{status}");
     sign_out(&c).await;
 
-    // 3. The marriage certificate is in the wallet; its QR link opens a page that says valid.
+    // 3. 张三 sees who accessed his data: the registry's checks and the window's read.
     citizen_login(&c, &base, "360102199003071236").await;
+    click_and_wait(&c, wait_css(&c, "#data-access-link").await).await;
+    let access = wait_css(&c, "#data-access").await.text().await.unwrap();
+    assert!(access.contains("青山市东城区民政局") && access.contains("人口基础信息") && access.contains("工作人员查阅办件"), "{access}");
+
+    // The marriage certificate is in the wallet; its QR link opens a page that says valid.
     click_and_wait(&c, wait_css(&c, "#licences-link").await).await;
     let wallet = wait_css(&c, "#wallet").await.text().await.unwrap();
     assert!(wallet.contains("结婚证") && wallet.contains("东城区民政局"), "{wallet}");

@@ -81,6 +81,12 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         let r = t.send(post_token(assertion(&key, &member, &aud, "a1"))).await;
         assert_eq!((r.status, r.json()["code"].as_str().unwrap()), (StatusCode::UNAUTHORIZED, "INVALID_CLIENT"), "replay");
 
+        // The catalog as the system sees it.
+        let r =
+            t.send(Request::get("/exchange").header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::empty()).unwrap()).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(r.json().as_array().unwrap().iter().any(|x| x["code"] == POPULATION));
+        assert_eq!(t.get("/exchange").await.status, StatusCode::UNAUTHORIZED);
         // No token, bad token, no purpose.
         let path = format!("/exchange/{POPULATION}?subject={}", ZHANG.0);
         assert_eq!(t.get(&path).await.status, StatusCode::UNAUTHORIZED);
