@@ -279,6 +279,12 @@ impl Exchange {
             key_id: self.inner.key_id.clone(),
             signature: String::new(),
         };
+        // Refused calls count against the member's own rate too, so hammering a resource
+        // without a grant cannot flood the log.
+        let rate = decision.as_ref().map(|d| d.rate).unwrap_or(member.rate_per_sec);
+        if !self.inner.limiter.allow(&member.member_id, &resource.code, rate) {
+            return Err(ExchangeError::RateLimited);
+        }
         let decision = match decision {
             Ok(d) => d,
             Err(reason) => {
@@ -286,9 +292,6 @@ impl Exchange {
                 return Err(ExchangeError::Denied(reason));
             }
         };
-        if !self.inner.limiter.allow(&member.member_id, &resource.code, decision.rate) {
-            return Err(ExchangeError::RateLimited);
-        }
         record.grant_id = decision.grant.as_ref().map(|g| g.grant_id.clone());
         if req.channel == Channel::Workflow {
             if let Some(g) = &decision.grant {
