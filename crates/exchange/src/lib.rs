@@ -180,6 +180,11 @@ impl Exchange {
         let secret = vault.open(&key.key_id, &sealed)?;
         let seed: [u8; 32] = secret.as_slice().try_into().map_err(|_| ExchangeError::Config("网关密钥长度错误".into()))?;
         let signer = ed25519_dalek::SigningKey::from_bytes(&seed);
+        if db.dialect() == yiwang_store::Dialect::Sqlite {
+            let mut tx = db.begin().await?;
+            yiwang_store::sqlx::raw_sql(yiwang_store::sqlx::AssertSqlSafe(store::intake_sql())).execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
         let rules = Arc::new(Rules::new(Snapshot::load(&db).await?));
         let log = LogWriter::spawn(db.clone(), rules.clone());
         Ok(Exchange {
@@ -329,9 +334,13 @@ impl Exchange {
 
     /// Sign the record and wait until it is durable.
     async fn finish(&self, record: &mut AccessRecord, started: Instant) -> Result<()> {
-        record.signature = B64.encode(self.inner.signer.sign(record.signed_message().as_bytes()).to_bytes());
+        let message = record.signed_message();
+        record.signature = B64.encode(self.inner.signer.sign(message.as_bytes()).to_bytes());
         record.latency_us = i64::try_from(started.elapsed().as_micros()).unwrap_or(i64::MAX);
-        self.inner.log.append(record.clone()).await
+        // The batch digest covers this record; computed here, on the caller's task, while the
+        // message is at hand.
+        let digest = record.digest_of(&message);
+        self.inner.log.append(record.clone(), digest).await
     }
 
     /// Log a staff member's read of someone's personal data in the workbench.
@@ -767,6 +776,60 @@ impl Exchange {
         let mut c = self.inner.db.reader().acquire().await?;
         store::keys(&mut c).await
     }
+}
+
+/// Check the access log against its recorded batches: every batch's rows must still hash to its
+/// digest (an edited or deleted row changes it), every row must belong to a recorded batch, and
+/// every record's signature must verify. The batches themselves are in the ledger, which
+/// `yiwang ledger verify` checks.
+pub async fn verify_log(db: &Db) -> Result<LogCheck> {
+    let mut c = db.reader().acquire().await?;
+    let keys: HashMap<String, yiwang_crypto::PublicKey> = store::keys(&mut c)
+        .await?
+        .into_iter()
+        .filter_map(|k| {
+            let raw = B64.decode(&k.public_key).ok()?;
+            Some((k.key_id, yiwang_crypto::PublicKey::parse(yiwang_crypto::Algorithm::Ed25519, &raw).ok()?))
+        })
+        .collect();
+    let mut check = LogCheck { batches: 0, records: 0, findings: vec![] };
+    for (batch_id, count, digest) in store::batches(&mut c).await? {
+        let rows = store::batch_rows(&mut c, &batch_id).await?;
+        check.batches += 1;
+        check.records += rows.len() as i64;
+        if rows.len() as i64 != count || batch_digest(&rows) != digest {
+            check.findings.push(LogFinding {
+                kind: "batch_changed",
+                batch_id: Some(batch_id.clone()),
+                exchange_id: None,
+                detail: format!(
+                    "批次应有 {count} 条记录，现有 {} 条；摘要{}",
+                    rows.len(),
+                    if batch_digest(&rows) == digest { "一致" } else { "不符：记录被修改或删除" }
+                ),
+            });
+        }
+        for r in &rows {
+            let sig = B64.decode(&r.signature).unwrap_or_default();
+            if !keys.get(&r.key_id).is_some_and(|k| k.verify(r.signed_message().as_bytes(), &sig)) {
+                check.findings.push(LogFinding {
+                    kind: "bad_signature",
+                    batch_id: Some(batch_id.clone()),
+                    exchange_id: Some(r.exchange_id.clone()),
+                    detail: "网关签名不符".into(),
+                });
+            }
+        }
+    }
+    for id in store::unbatched(&mut c, 1000).await? {
+        check.findings.push(LogFinding {
+            kind: "unbatched",
+            batch_id: None,
+            exchange_id: Some(id),
+            detail: "记录不属于任何已登记批次（绕过网关写入）".into(),
+        });
+    }
+    Ok(check)
 }
 
 fn staff_may(staff: &Staff, p: Permission) -> Result<()> {

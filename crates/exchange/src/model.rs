@@ -398,6 +398,62 @@ impl AccessRecord {
         // Only strings, integers, arrays and nulls: always canonical.
         yiwang_crypto::canonical::to_string(&v).unwrap_or_default()
     }
+
+    /// What a log batch's digest covers of this record: hex SHA-256 of the signed message, the
+    /// latency and the signature, each followed by a newline.
+    pub fn digest(&self) -> String {
+        self.digest_of(&self.signed_message())
+    }
+
+    /// [`AccessRecord::digest`] given the signed message already built.
+    pub fn digest_of(&self, message: &str) -> String {
+        use sha2::{Digest, Sha256};
+        hex::encode(Sha256::digest(format!("{message}\n{}\n{}\n", self.latency_us, self.signature).as_bytes()))
+    }
+}
+
+/// The digest of a log batch: hex SHA-256 over its records' digests in `exchange_id` order,
+/// each followed by a newline.
+pub fn batch_digest(records: &[AccessRecord]) -> String {
+    let digests: Vec<(&str, String)> = records.iter().map(|r| (r.exchange_id.as_str(), r.digest())).collect();
+    batch_digest_of(digests)
+}
+
+/// [`batch_digest`] from (exchange id, record digest) pairs.
+pub fn batch_digest_of(mut digests: Vec<(&str, String)>) -> String {
+    use sha2::{Digest, Sha256};
+    digests.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Sha256::new();
+    for (_, d) in digests {
+        h.update(d.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// What checking the access log against its recorded batches found.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LogCheck {
+    pub batches: i64,
+    pub records: i64,
+    pub findings: Vec<LogFinding>,
+}
+
+impl LogCheck {
+    pub fn ok(&self) -> bool {
+        self.findings.is_empty()
+    }
+}
+
+/// One discrepancy in the access log.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LogFinding {
+    /// `batch_changed` (rows edited or deleted), `unbatched` (rows added outside a batch) or
+    /// `bad_signature`.
+    pub kind: &'static str,
+    pub batch_id: Option<String>,
+    pub exchange_id: Option<String>,
+    pub detail: String,
 }
 
 /// An exchange as the person or business it concerned sees it (数据访问记录).

@@ -268,8 +268,9 @@ pub(crate) async fn keys(c: &mut AnyConnection) -> Result<Vec<GatewayKey>> {
 pub(crate) const LOG_COLS: &str = "exchange_id, at, channel, consumer, consumer_department, resource_code, provider_department, subject, \
      purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, key_id, signature";
 
-/// Columns of the log and their SQL types, in order.
-const LOG_TYPES: [(&str, &str); 19] = [
+/// Columns an insert writes (the batch first) and their SQL types, in order.
+const LOG_TYPES: [(&str, &str); 20] = [
+    ("batch_id", "text"),
     ("exchange_id", "text"),
     ("at", "text"),
     ("channel", "text"),
@@ -291,28 +292,46 @@ const LOG_TYPES: [(&str, &str); 19] = [
     ("signature", "text"),
 ];
 
-/// One INSERT for a whole batch: the rows arrive as one JSON array parameter, so a batch of
-/// any size is one prepared statement and one round trip.
+/// One statement for a whole batch, its own transaction: the batch row (which the ledger
+/// records) and all its access rows, which arrive as one JSON array parameter. Binds: batch id,
+/// time, count, digest, rows. One prepared statement and one round trip for any batch size.
 pub(crate) fn insert_log_sql(dialect: Dialect) -> String {
     match dialect {
-        Dialect::Sqlite => {
-            let cols: Vec<String> = LOG_TYPES.iter().map(|(c, _)| format!("value ->> '{c}'")).collect();
-            // jsonb_each hands each row over as binary JSON, so the ->> lookups need no re-parsing.
-            format!("INSERT INTO exchange_log ({LOG_COLS}) SELECT {} FROM jsonb_each($1)", cols.join(", "))
-        }
+        // Through the view's INSTEAD OF trigger ([`intake_sql`]): SQLite has no DML in WITH.
+        Dialect::Sqlite => "INSERT INTO exchange_log_intake (batch_id, at, records, digest, rows_json) VALUES ($1, $2, $3, $4, $5)".into(),
         Dialect::Postgres => {
             let cols: Vec<String> = LOG_TYPES.iter().map(|(c, t)| format!("{c} {t}")).collect();
-            format!("INSERT INTO exchange_log ({LOG_COLS}) SELECT {LOG_COLS} FROM json_to_recordset($1::json) AS x({})", cols.join(", "))
+            format!(
+                "WITH b AS (INSERT INTO exchange_log_batches (batch_id, at, records, digest) VALUES ($1, $2, $3, $4)) \
+                 INSERT INTO exchange_log (batch_id, {LOG_COLS}) SELECT batch_id, {LOG_COLS} FROM json_to_recordset($5::json) AS x({})",
+                cols.join(", ")
+            )
         }
     }
 }
 
+/// SQLite: the intake view and its trigger, replaced at every start (like the ledger's).
+pub(crate) fn intake_sql() -> String {
+    let cols: Vec<String> = LOG_TYPES.iter().map(|(c, _)| format!("value ->> '{c}'")).collect();
+    // jsonb_each hands each row over as binary JSON, so the ->> lookups need no re-parsing.
+    format!(
+        "CREATE VIEW IF NOT EXISTS exchange_log_intake AS SELECT batch_id, at, records, digest, '' AS rows_json FROM exchange_log_batches WHERE 0;
+         DROP TRIGGER IF EXISTS exchange_log_intake_insert;
+         CREATE TRIGGER exchange_log_intake_insert INSTEAD OF INSERT ON exchange_log_intake BEGIN
+           INSERT INTO exchange_log_batches (batch_id, at, records, digest) VALUES (NEW.batch_id, NEW.at, NEW.records, NEW.digest);
+           INSERT INTO exchange_log (batch_id, {LOG_COLS}) SELECT {} FROM jsonb_each(NEW.rows_json);
+         END;",
+        cols.join(", ")
+    )
+}
+
 /// The batch as the JSON array [`insert_log_sql`] reads.
-pub(crate) fn log_rows_json(rows: &[AccessRecord]) -> Result<String> {
+pub(crate) fn log_rows_json(batch_id: &str, rows: &[AccessRecord]) -> Result<String> {
     let list: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
             Ok(serde_json::json!({
+                "batch_id": batch_id,
                 "exchange_id": r.exchange_id,
                 "at": r.at,
                 "channel": r.channel.key(),
@@ -336,6 +355,29 @@ pub(crate) fn log_rows_json(rows: &[AccessRecord]) -> Result<String> {
         })
         .collect::<Result<_>>()?;
     Ok(serde_json::to_string(&list)?)
+}
+
+/// Log batches in order: id, record count, digest.
+pub(crate) async fn batches(c: &mut AnyConnection) -> Result<Vec<(String, i64, String)>> {
+    let rows = sqlx::query("SELECT batch_id, records, digest FROM exchange_log_batches ORDER BY batch_id").fetch_all(&mut *c).await?;
+    rows.iter().map(|r| Ok((r.try_get("batch_id")?, r.try_get("records")?, r.try_get("digest")?))).collect()
+}
+
+/// The rows of one batch in exchange_id order.
+pub(crate) async fn batch_rows(c: &mut AnyConnection, batch_id: &str) -> Result<Vec<AccessRecord>> {
+    let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE batch_id = $1 ORDER BY exchange_id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(batch_id).fetch_all(&mut *c).await?;
+    rows.iter().map(log_row).collect()
+}
+
+/// Rows whose batch is not recorded (inserted around the gateway), at most `limit`.
+pub(crate) async fn unbatched(c: &mut AnyConnection, limit: i64) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT exchange_id FROM exchange_log WHERE batch_id NOT IN (SELECT batch_id FROM exchange_log_batches) ORDER BY exchange_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(&mut *c)
+    .await?)
 }
 
 fn log_row(r: &AnyRow) -> Result<AccessRecord> {

@@ -409,23 +409,42 @@ async fn the_log_cannot_be_edited_or_deleted_without_detection() {
         let clean = yiwang_ledger::audit::run(&t.db, Default::default()).await.unwrap();
         assert!(clean.findings.is_empty(), "{:?}", clean.findings);
 
-        // Someone with database access hides the purpose of one access and deletes another.
+        assert!(verify_log(&t.db).await.unwrap().ok());
+
+        // Someone with database access hides the purpose of one access, deletes another and
+        // slips in a third.
         exec(&t.db, &format!("UPDATE exchange_log SET purpose = '例行检查' WHERE exchange_id = '{}'", ids[0])).await;
         exec(&t.db, &format!("DELETE FROM exchange_log WHERE exchange_id = '{}'", ids[1])).await;
-        let report = yiwang_ledger::audit::run(&t.db, Default::default()).await.unwrap();
-        let kinds: Vec<_> = report.findings.iter().map(|f| (f.kind, f.key.clone())).collect();
-        assert!(
-            kinds.iter().any(|(k, key)| *k == yiwang_ledger::FindingKind::SourceEdited && key.as_deref() == Some(ids[0].as_str())),
-            "{kinds:?}"
-        );
-        assert!(
-            kinds.iter().any(|(k, key)| *k == yiwang_ledger::FindingKind::SourceDeleted && key.as_deref() == Some(ids[1].as_str())),
-            "{kinds:?}"
-        );
+        exec(
+            &t.db,
+            &format!(
+                "INSERT INTO exchange_log SELECT 'forged', 'no-batch', at, channel, consumer, consumer_department, resource_code, \
+                 provider_department, subject, purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, \
+                 key_id, signature FROM exchange_log WHERE exchange_id = '{}'",
+                ids[2]
+            ),
+        )
+        .await;
+        let check = verify_log(&t.db).await.unwrap();
+        let kinds: Vec<(&str, Option<String>)> = check.findings.iter().map(|f| (f.kind, f.exchange_id.clone())).collect();
+        assert_eq!(check.findings.iter().filter(|f| f.kind == "batch_changed").count(), 2, "{kinds:?}");
+        assert!(kinds.contains(&("bad_signature", Some(ids[0].clone()))), "{kinds:?}");
+        assert!(kinds.contains(&("unbatched", Some("forged".into()))), "{kinds:?}");
         // The edited record's signature no longer verifies either.
         let admin = Staff { roles: vec![Role::PlatformAdmin], ..staff("root", GAT, &[]) };
         let edited = x.log_entry(&admin, &ids[0]).await.unwrap();
         assert!(!x.verify_record(&edited).await.unwrap());
         assert!(x.verify_record(&x.log_entry(&admin, &ids[2]).await.unwrap()).await.unwrap());
+        // Rewriting a batch's digest to match is caught by the ledger, which recorded it.
+        exec(&t.db, "UPDATE exchange_log_batches SET digest = 'x'").await;
+        let report = yiwang_ledger::audit::run(&t.db, Default::default()).await.unwrap();
+        assert!(
+            report
+                .findings
+                .iter()
+                .any(|f| f.kind == yiwang_ledger::FindingKind::SourceEdited && f.source.as_deref() == Some("exchange_log_batch")),
+            "{:?}",
+            report.findings
+        );
     }
 }

@@ -78,9 +78,11 @@ CREATE TABLE exchange_keys (
 );
 
 -- Every exchange: who asked, for what, about whom, why, and what came of it. Rows are never
--- changed; the ledger records each one.
+-- changed. They are written in batches; each batch's digest (over its rows) is a row of
+-- exchange_log_batches, which the ledger records, so any edited or deleted log row shows.
 CREATE TABLE exchange_log (
     exchange_id TEXT PRIMARY KEY,
+    batch_id TEXT NOT NULL,
     at TEXT NOT NULL,
     -- gateway | workflow | workbench
     channel TEXT NOT NULL,
@@ -106,3 +108,13 @@ CREATE TABLE exchange_log (
 );
 CREATE INDEX exchange_log_subject ON exchange_log (subject, at);
 CREATE INDEX exchange_log_resource ON exchange_log (resource_code, consumer);
+CREATE INDEX exchange_log_batch ON exchange_log (batch_id);
+
+-- One row per log batch: how many records and the SHA-256 over their digests in exchange_id
+-- order (see docs/exchange.md).
+CREATE TABLE exchange_log_batches (
+    batch_id TEXT PRIMARY KEY,
+    at TEXT NOT NULL,
+    records BIGINT NOT NULL,
+    digest TEXT NOT NULL
+);

@@ -247,8 +247,10 @@ async fn verify_ledger(
     }
     let db = yiwang::open_db(settings).await?;
     let report = yiwang_ledger::audit::run(&db, opts).await?;
+    // The access log is recorded by batch: recompute each batch from its rows.
+    let log = yiwang_exchange::verify_log(&db).await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "ledger": report, "exchange_log": log }))?);
     } else {
         println!(
             "账本（{}）：{} 条记录，{} 个签名树头，{} 行业务数据已核对",
@@ -261,6 +263,11 @@ async fn verify_ledger(
             let at = f.position.map(|p| format!("第 {p} 条")).unwrap_or_else(|| "—".into());
             println!("✘ [{}] {at}：{}", serde_json::to_value(f.kind)?.as_str().unwrap_or_default(), f.detail);
         }
+        println!("数据共享访问日志：{} 个批次，{} 条记录已核对", log.batches, log.records);
+        for f in &log.findings {
+            let at = f.exchange_id.as_deref().or(f.batch_id.as_deref()).unwrap_or("—");
+            println!("✘ [{}] {at}：{}", f.kind, f.detail);
+        }
     }
-    Ok(report.ok())
+    Ok(report.ok() && log.ok())
 }

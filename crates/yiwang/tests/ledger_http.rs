@@ -158,5 +158,9 @@ fn independent_verifier_and_cli_check_a_live_log() {
     let out = cli(&["ledger", "verify", "--json"]);
     assert!(!out.status.success());
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(report["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "entry_deleted" && f["position"] == 42), "{report}");
+    assert!(
+        report["ledger"]["findings"].as_array().unwrap().iter().any(|f| f["kind"] == "entry_deleted" && f["position"] == 42),
+        "{report}"
+    );
+    assert_eq!(report["exchange_log"]["findings"], serde_json::json!([]), "{report}");
 }
