@@ -197,6 +197,18 @@ pub fn router(app: AppState) -> Router {
         .route("/exchange/members", get(pages::exchange::members).post(pages::exchange::register_member))
         .route("/exchange/stats", get(pages::exchange::stats));
 
+    // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the
+    // portal's session, CSRF, tracing-span and page-header layers, which cost a tenth of a
+    // gateway call; requests are still counted in the metrics.
+    let gateway = Router::new()
+        .route("/exchange", get(api_exchange::member_catalog))
+        .route("/exchange/token", post(api_exchange::token))
+        .route("/exchange/{resource}", get(api_exchange::call))
+        .route("/exchange/{resource}/records", post(api_exchange::push))
+        .layer(axum::middleware::from_fn(ops::track_metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")));
+
     let docs = utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", api::ApiDoc::openapi());
 
     Router::new()
@@ -237,10 +249,6 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/account/data-access", get(pages::exchange::my_data_access))
-        .route("/exchange", get(api_exchange::member_catalog))
-        .route("/exchange/token", post(api_exchange::token))
-        .route("/exchange/{resource}", get(api_exchange::call))
-        .route("/exchange/{resource}/records", post(api_exchange::push))
         .route("/licences", get(pages::licences::wallet))
         .route("/licences/{identifier}", get(pages::licences::licence))
         .route("/licences/{identifier}/file", get(pages::licences::file))
@@ -284,6 +292,7 @@ pub fn router(app: AppState) -> Router {
             tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %id)
         }))
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .merge(gateway)
         .with_state(app)
 }
 
