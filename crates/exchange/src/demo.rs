@@ -60,6 +60,32 @@ fn parse() -> Result<DemoFile> {
     serde_yaml::from_str(EXCHANGE).map_err(|e| ExchangeError::Config(format!("exchange.yaml：{e}")))
 }
 
+/// A minimal unconditionally shared REST resource about people (tests, benchmarks, examples):
+/// `items` are the data items, `id_number` the subject.
+pub fn rest_resource(code: &str, provider_code: &str, provider_name: &str, url: &str, items: &[&str]) -> Resource {
+    use crate::model::*;
+    Resource {
+        code: code.into(),
+        name: format!("{provider_name}接口"),
+        classification: "主题信息资源/测试".into(),
+        provider_code: provider_code.into(),
+        provider_name: provider_name.into(),
+        summary: String::new(),
+        format: "接口".into(),
+        subject_kind: SubjectKind::Person,
+        subject_item: "id_number".into(),
+        items: items.iter().map(|n| DataItem { name: n.to_string(), label: n.to_string(), kind: "string".into() }).collect(),
+        sharing_type: SharingType::Unconditional,
+        sharing_basis: String::new(),
+        sharing_conditions: String::new(),
+        sharing_method: "接口调用".into(),
+        open_type: OpenType::NotOpen,
+        update_cycle: UpdateCycle::RealTime,
+        published_on: "2026-01-01".into(),
+        service: Service::Rest { url: url.into(), timeout_ms: 3000, openapi_url: None },
+    }
+}
+
 /// A simulated provider system answering from a table of records by subject.
 pub struct TableProvider(HashMap<String, Value>);
 

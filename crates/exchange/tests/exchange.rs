@@ -109,29 +109,9 @@ async fn rest_provider(fail: Arc<AtomicU32>) -> (String, Arc<AtomicU32>) {
 }
 
 fn rest_resource(url: &str) -> Resource {
-    Resource {
-        code: REST_RESOURCE.into(),
-        name: "测试参保接口".into(),
-        classification: "主题信息资源/社会保障".into(),
-        provider_code: RST.into(),
-        provider_name: "江川省人力资源和社会保障厅".into(),
-        summary: String::new(),
-        format: "接口".into(),
-        subject_kind: SubjectKind::Person,
-        subject_item: "id_number".into(),
-        items: ["id_number", "name", "insured", "employer"]
-            .iter()
-            .map(|n| DataItem { name: n.to_string(), label: n.to_string(), kind: "string".into() })
-            .collect(),
-        sharing_type: SharingType::Unconditional,
-        sharing_basis: String::new(),
-        sharing_conditions: String::new(),
-        sharing_method: "接口调用".into(),
-        open_type: OpenType::NotOpen,
-        update_cycle: UpdateCycle::RealTime,
-        published_on: "2026-01-01".into(),
-        service: Service::Rest { url: url.into(), timeout_ms: 200, openapi_url: Some(format!("{url}/openapi.json")) },
-    }
+    let mut r = demo::rest_resource(REST_RESOURCE, RST, "江川省人力资源和社会保障厅", url, &["id_number", "name", "insured", "employer"]);
+    r.service = Service::Rest { url: url.into(), timeout_ms: 200, openapi_url: Some(format!("{url}/openapi.json")) };
+    r
 }
 
 fn in_a_year() -> String {

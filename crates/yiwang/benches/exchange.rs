@@ -24,7 +24,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use yiwang::Settings;
-use yiwang_exchange::{DataItem, NewMember, OpenType, Resource, Service, SharingType, SubjectKind, UpdateCycle};
+use yiwang_exchange::{NewMember, Resource, Service};
 use yiwang_identity::{Role, Staff};
 use yiwang_store::testing::TestDb;
 
@@ -61,29 +61,10 @@ async fn provider() -> String {
 }
 
 fn resource(url: &str) -> Resource {
-    Resource {
-        code: RESOURCE.into(),
-        name: "参保信息（基准测试）".into(),
-        classification: "主题信息资源/社会保障".into(),
-        provider_code: RST.into(),
-        provider_name: "江川省人力资源和社会保障厅".into(),
-        summary: String::new(),
-        format: "接口".into(),
-        subject_kind: SubjectKind::Person,
-        subject_item: "id_number".into(),
-        items: ["id_number", "name", "insured", "insurance_types", "employer", "since"]
-            .iter()
-            .map(|n| DataItem { name: n.to_string(), label: n.to_string(), kind: "string".into() })
-            .collect(),
-        sharing_type: SharingType::Unconditional,
-        sharing_basis: String::new(),
-        sharing_conditions: String::new(),
-        sharing_method: "接口调用".into(),
-        open_type: OpenType::NotOpen,
-        update_cycle: UpdateCycle::RealTime,
-        published_on: "2026-01-01".into(),
-        service: Service::Rest { url: url.into(), timeout_ms: 5000, openapi_url: None },
-    }
+    let items = ["id_number", "name", "insured", "insurance_types", "employer", "since"];
+    let mut r = yiwang_exchange::demo::rest_resource(RESOURCE, RST, "江川省人力资源和社会保障厅", url, &items);
+    r.service = Service::Rest { url: url.into(), timeout_ms: 5000, openapi_url: None };
+    r
 }
 
 async fn get(client: &HttpClient, uri: &str, token: Option<&str>) -> (u16, usize) {
