@@ -183,6 +183,18 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
             "{seen}"
         );
         assert!(rows.iter().any(|r| r["result"] == "denied"));
+
+        // A business sees the accesses about it through its agent, and only those.
+        let market = format!("/exchange/1136000052601815JY-00001?subject={ZHANG_BUSINESS}");
+        let r = gateway_get(&t, &market, &token, &pct("企业信息核验")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        t.json("POST", "/api/v1/businesses", &json!({"credit_code": ZHANG_BUSINESS}), Some(&zhang)).await;
+        let r = t.json("POST", "/api/v1/persons/me/acting-for", &json!({"credit_code": ZHANG_BUSINESS}), Some(&zhang)).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let seen = t.get_with("/api/v1/me/data-access", &zhang.cookie).await.json();
+        let rows = seen.as_array().unwrap();
+        assert!(rows.iter().any(|r| r["resource_name"] == "市场主体登记信息" && r["purpose"] == "企业信息核验"), "{seen}");
+        assert!(rows.iter().all(|r| r["purpose"] != "婚姻档案核对"), "{seen}");
     }
 }
 
