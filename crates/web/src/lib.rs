@@ -195,6 +195,7 @@ pub fn router(app: AppState) -> Router {
         .route("/exchange/grants", get(pages::exchange::grants).post(pages::exchange::request_access))
         .route("/exchange/grants/{id}", post(pages::exchange::decide))
         .route("/exchange/members", get(pages::exchange::members).post(pages::exchange::register_member))
+        .route("/exchange/members/state", post(pages::exchange::member_state))
         .route("/exchange/stats", get(pages::exchange::stats));
 
     // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the

@@ -195,6 +195,16 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         let rows = seen.as_array().unwrap();
         assert!(rows.iter().any(|r| r["resource_name"] == "市场主体登记信息" && r["purpose"] == "企业信息核验"), "{seen}");
         assert!(rows.iter().all(|r| r["purpose"] != "婚姻档案核对"), "{seen}");
+
+        // Disabled from the members page: the token stops working at once; another
+        // department's admin cannot re-enable it.
+        let off = [("csrf_token", mzj.csrf.as_str()), ("member_id", member.as_str()), ("disabled", "true")];
+        assert_eq!(t.form("/staff/exchange/members/state", &off, &mzj.cookie).await.status, StatusCode::SEE_OTHER);
+        assert_eq!(gateway_get(&t, &market, &token, &pct("企业信息核验")).await.status, StatusCode::UNAUTHORIZED);
+        let on = [("csrf_token", gaj.csrf.as_str()), ("member_id", member.as_str()), ("disabled", "false")];
+        let r = t.form("/staff/exchange/members/state", &on, &gaj.cookie).await;
+        assert!(r.body.contains("exchange-error") && r.body.contains("权限"), "the page says why: {}", r.body);
+        assert!(t.get_with("/staff/exchange/members", &mzj.cookie).await.body.contains("已停用"));
     }
 }
 

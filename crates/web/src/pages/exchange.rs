@@ -207,7 +207,15 @@ async fn members_page(app: &AppState, c: Chrome, staff: &StaffSession, notice: O
 }
 
 pub async fn members(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<NoticeQuery>) -> PageResult {
-    let notice = q.notice.filter(|n| n == "registered").map(|_| c.tr("成员系统已注册", "System registered").to_string());
+    let notice = q
+        .notice
+        .map(|n| match n.as_str() {
+            "registered" => c.tr("成员系统已注册", "System registered").to_string(),
+            "disabled" => c.tr("成员系统已停用，其访问令牌立即失效", "System disabled; its tokens stop working at once").to_string(),
+            "enabled" => c.tr("成员系统已启用", "System enabled").to_string(),
+            _ => String::new(),
+        })
+        .filter(|s| !s.is_empty());
     members_page(&app, c, &staff, notice, None).await
 }
 
@@ -225,6 +233,24 @@ pub async fn register_member(
     };
     match app.exchange.register_member(&staff.staff, &m).await {
         Ok(_) => Ok(Redirect::to("/staff/exchange/members?notice=registered").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() {
+                members_page(&app, c, &staff, None, Some(e.body.message)).await
+            } else {
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// Disable or re-enable a member system (its tokens stop working at once).
+pub async fn member_state(State(app): State<AppState>, c: Chrome, CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>) -> PageResult {
+    let disabled = field(&form, "disabled") == "true";
+    match app.exchange.set_member_disabled(&staff.staff, field(&form, "member_id"), disabled).await {
+        Ok(_) => {
+            Ok(Redirect::to(&format!("/staff/exchange/members?notice={}", if disabled { "disabled" } else { "enabled" })).into_response())
+        }
         Err(e) => {
             let e = AppError::from(e);
             if e.status.is_client_error() {
