@@ -190,7 +190,7 @@ pub fn router(app: AppState) -> Router {
         .route("/licences/issue", post(pages::licences::staff_issue))
         .route("/licences/revoke", post(pages::licences::staff_revoke))
         .route("/licences/rotate", post(pages::licences::staff_rotate))
-        .route("/exchange", get(pages::exchange::catalog))
+        .route("/exchange", get(pages::exchange::catalog).post(pages::exchange::publish))
         .route("/exchange/resources/{code}", get(pages::exchange::resource))
         .route("/exchange/grants", get(pages::exchange::grants).post(pages::exchange::request_access))
         .route("/exchange/grants/{id}", post(pages::exchange::decide))

@@ -150,6 +150,37 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         let r = gateway_get(&t, &format!("{path}&fields=sex"), &token, &purpose).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "items beyond the grant");
 
+        // A department admin publishes a resource through the page (CSRF checked, codes checked).
+        let publish = [
+            ("csrf_token", mzj.csrf.as_str()),
+            ("provider_code", MZJ),
+            ("provider_name", "青山市东城区民政局"),
+            ("serial", "00001"),
+            ("name", "婚姻登记档案目录"),
+            ("classification", "主题信息资源/婚姻"),
+            ("format", "数据库"),
+            ("subject_kind", "person"),
+            ("subject_item", "id_number"),
+            ("items", "id_number|公民身份号码|string\narchive_no|档案号|string"),
+            ("sharing_type", "conditional"),
+            ("sharing_basis", ""),
+            ("open_type", "not_open"),
+            ("update_cycle", "daily"),
+            ("service", "store"),
+        ];
+        let r = t.form("/staff/exchange", &publish, &mzj.cookie).await;
+        assert!(r.body.contains("须说明依据"), "a conditional resource needs its basis: {}", r.body);
+        let mut ok = publish.to_vec();
+        ok[11] = ("sharing_basis", "《婚姻登记档案管理办法》");
+        let r = t.form("/staff/exchange", &ok, &mzj.cookie).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        let r = t.get_with(&format!("/api/v1/exchange/resources/{MZJ}-00001"), &mzj.cookie).await.json();
+        assert_eq!(r["items"][1]["label"], "档案号");
+        let mut other = ok.clone();
+        other[1] = ("provider_code", "11360000083016617P");
+        let r = t.form("/staff/exchange", &other, &mzj.cookie).await;
+        assert!(r.body.contains("exchange-error"), "only for the own department: {}", r.body);
+
         // Staff pages: catalog search, grants, members, statistics.
         let cat = t.get_with(&format!("/staff/exchange?q={}", pct("婚姻")), &mzj.cookie).await;
         assert!(cat.body.contains("婚姻登记信息") && !cat.body.contains("市场主体登记信息"), "{}", cat.body);

@@ -21,19 +21,121 @@ struct CatalogPage {
     c: Chrome,
     q: String,
     resources: Vec<Resource>,
+    /// The publishing form is shown (department admins).
+    can_publish: bool,
+    department: String,
+    notice: Option<String>,
+    error: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub struct CatalogQuery {
     pub q: Option<String>,
+    pub notice: Option<String>,
 }
 
-/// 政务信息资源目录 for staff, searchable.
-pub async fn catalog(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<CatalogQuery>) -> PageResult {
+async fn catalog_page(
+    app: &AppState,
+    c: Chrome,
+    staff: &StaffSession,
+    words: String,
+    notice: Option<String>,
+    error: Option<String>,
+) -> PageResult {
     staff.require(Permission::Workbench)?;
-    let words = q.q.unwrap_or_default();
     let resources = if words.trim().is_empty() { app.exchange.resources().await? } else { app.exchange.search(&words).await? };
-    render(CatalogPage { c, q: words, resources })
+    render(CatalogPage {
+        can_publish: staff.staff.can(Permission::ManageExchange),
+        department: staff.staff.department.clone().unwrap_or_default(),
+        c,
+        q: words,
+        resources,
+        notice,
+        error,
+    })
+}
+
+/// 政务信息资源目录 for staff, searchable; department admins publish here.
+pub async fn catalog(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<CatalogQuery>) -> PageResult {
+    let notice = q.notice.filter(|n| n == "published").map(|_| c.tr("信息资源已发布", "Resource published").to_string());
+    catalog_page(&app, c, &staff, q.q.unwrap_or_default(), notice, None).await
+}
+
+/// A resource from the publishing form. Data items are lines `name|中文名称|type`.
+fn resource_from_form(form: &[(String, String)]) -> Result<Resource, String> {
+    use yiwang_exchange::{DataItem, OpenType, Service, SubjectKind, UpdateCycle};
+    let f = |k: &str| field(form, k).trim().to_string();
+    let parse = |k: &str, what: &str| -> Result<serde_json::Value, String> {
+        let v = f(k);
+        if v.is_empty() {
+            return Err(format!("请选择{what}"));
+        }
+        Ok(serde_json::Value::String(v))
+    };
+    let sharing: SharingType = serde_json::from_value(parse("sharing_type", "共享类型")?).map_err(|_| "共享类型无效".to_string())?;
+    let open: OpenType = serde_json::from_value(parse("open_type", "开放类型")?).map_err(|_| "开放类型无效".to_string())?;
+    let cycle: UpdateCycle = serde_json::from_value(parse("update_cycle", "更新周期")?).map_err(|_| "更新周期无效".to_string())?;
+    let subject_kind: SubjectKind = serde_json::from_value(parse("subject_kind", "主体类型")?).map_err(|_| "主体类型无效".to_string())?;
+    let mut items = Vec::new();
+    for (i, line) in f("items").lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        let p: Vec<&str> = line.split('|').map(str::trim).collect();
+        if p.len() < 2 {
+            return Err(format!("信息项第{}行应为“字段|中文名称|类型”", i + 1));
+        }
+        items.push(DataItem {
+            name: p[0].into(),
+            label: p[1].into(),
+            kind: p.get(2).filter(|k| !k.is_empty()).unwrap_or(&"string").to_string(),
+        });
+    }
+    let service = match f("service").as_str() {
+        "rest" => Service::Rest {
+            url: f("url"),
+            timeout_ms: f("timeout_ms").parse().unwrap_or(3000),
+            openapi_url: Some(f("openapi_url")).filter(|u| !u.is_empty()),
+        },
+        _ => Service::Store,
+    };
+    let provider = f("provider_code");
+    Ok(Resource {
+        code: format!("{provider}-{}", f("serial")),
+        name: f("name"),
+        classification: f("classification"),
+        provider_code: provider,
+        provider_name: f("provider_name"),
+        summary: f("summary"),
+        format: f("format"),
+        subject_kind,
+        subject_item: f("subject_item"),
+        items,
+        sharing_type: sharing,
+        sharing_basis: f("sharing_basis"),
+        sharing_conditions: f("sharing_conditions"),
+        sharing_method: f("sharing_method"),
+        open_type: open,
+        update_cycle: cycle,
+        published_on: (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string(),
+        service,
+    })
+}
+
+/// Publish (or replace) a resource of the staff member's department.
+pub async fn publish(State(app): State<AppState>, c: Chrome, CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>) -> PageResult {
+    let r = match resource_from_form(&form) {
+        Ok(r) => r,
+        Err(m) => return catalog_page(&app, c, &staff, String::new(), None, Some(m)).await,
+    };
+    match app.exchange.put_resource(&staff.staff, &r).await {
+        Ok(()) => Ok(Redirect::to("/staff/exchange?notice=published").into_response()),
+        Err(e) => {
+            let e = AppError::from(e);
+            if e.status.is_client_error() {
+                catalog_page(&app, c, &staff, String::new(), None, Some(e.body.message)).await
+            } else {
+                Err(e.into())
+            }
+        }
+    }
 }
 
 #[derive(Template)]
