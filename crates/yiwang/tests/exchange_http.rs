@@ -176,6 +176,11 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
         let r = t.get_with(&format!("/api/v1/exchange/resources/{MZJ}-00001"), &mzj.cookie).await.json();
         assert_eq!(r["items"][1]["label"], "档案号");
+        // Editing starts from the published values.
+        let page = t.get_with(&format!("/staff/exchange/resources/{MZJ}-00001"), &mzj.cookie).await;
+        assert!(page.body.contains("edit-resource"), "{}", page.body);
+        let form = t.get_with(&format!("/staff/exchange?edit={MZJ}-00001"), &mzj.cookie).await.body;
+        assert!(form.contains("archive_no|档案号|string") && form.contains(r#"<option value="conditional" selected>"#), "{form}");
         let mut other = ok.clone();
         other[1] = ("provider_code", "11360000083016617P");
         let r = t.form("/staff/exchange", &other, &mzj.cookie).await;
@@ -184,6 +189,8 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         // Staff pages: catalog search, grants, members, statistics.
         let cat = t.get_with(&format!("/staff/exchange?q={}", pct("婚姻")), &mzj.cookie).await;
         assert!(cat.body.contains("婚姻登记信息") && !cat.body.contains("市场主体登记信息"), "{}", cat.body);
+        let head = cat.body.split("</head>").next().unwrap();
+        assert!(!head.contains("<form") && head.contains("<title>政务信息资源目录"), "{head}");
         let g = t.get_with("/staff/exchange/grants", &admin.cookie).await;
         assert!(g.body.contains("婚姻档案核对") && g.body.contains("已批准"));
         assert!(t.get_with("/staff/exchange/members", &mzj.cookie).await.body.contains("婚姻档案系统"));

@@ -23,15 +23,103 @@ struct CatalogPage {
     resources: Vec<Resource>,
     /// The publishing form is shown (department admins).
     can_publish: bool,
-    department: String,
+    /// What the publishing form shows: empty, or a resource being edited.
+    v: FormValues,
     notice: Option<String>,
     error: Option<String>,
+}
+
+/// The publishing form's values.
+pub struct FormValues {
+    pub provider_code: String,
+    pub provider_name: String,
+    pub serial: String,
+    pub name: String,
+    pub classification: String,
+    pub summary: String,
+    pub format: String,
+    pub subject_kind: String,
+    pub subject_item: String,
+    pub items: String,
+    pub sharing_type: String,
+    pub sharing_basis: String,
+    pub sharing_conditions: String,
+    pub sharing_method: String,
+    pub open_type: String,
+    pub update_cycle: String,
+    pub service: String,
+    pub url: String,
+    pub timeout_ms: String,
+    pub openapi_url: String,
+}
+
+/// A serde enum's snake_case name (the form's option values).
+fn key_of<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
+impl FormValues {
+    fn new(department: &str, r: Option<&Resource>) -> FormValues {
+        use yiwang_exchange::Service;
+        let Some(r) = r else {
+            return FormValues {
+                provider_code: department.into(),
+                provider_name: String::new(),
+                serial: String::new(),
+                name: String::new(),
+                classification: String::new(),
+                summary: String::new(),
+                format: "数据库".into(),
+                subject_kind: "person".into(),
+                subject_item: "id_number".into(),
+                items: String::new(),
+                sharing_type: "unconditional".into(),
+                sharing_basis: String::new(),
+                sharing_conditions: String::new(),
+                sharing_method: "接口调用".into(),
+                open_type: "not_open".into(),
+                update_cycle: "daily".into(),
+                service: "store".into(),
+                url: String::new(),
+                timeout_ms: "3000".into(),
+                openapi_url: String::new(),
+            };
+        };
+        let (service, url, timeout_ms) = match &r.service {
+            Service::Rest { url, timeout_ms, .. } => ("rest", url.clone(), timeout_ms.to_string()),
+            _ => ("store", String::new(), "3000".to_string()),
+        };
+        FormValues {
+            provider_code: r.provider_code.clone(),
+            provider_name: r.provider_name.clone(),
+            serial: r.code.rsplit('-').next().unwrap_or_default().to_string(),
+            name: r.name.clone(),
+            classification: r.classification.clone(),
+            summary: r.summary.clone(),
+            format: r.format.clone(),
+            subject_kind: key_of(&r.subject_kind),
+            subject_item: r.subject_item.clone(),
+            items: r.items.iter().map(|i| format!("{}|{}|{}", i.name, i.label, i.kind)).collect::<Vec<_>>().join("\n"),
+            sharing_type: key_of(&r.sharing_type),
+            sharing_basis: r.sharing_basis.clone(),
+            sharing_conditions: r.sharing_conditions.clone(),
+            sharing_method: r.sharing_method.clone(),
+            open_type: key_of(&r.open_type),
+            update_cycle: key_of(&r.update_cycle),
+            service: service.into(),
+            url,
+            timeout_ms,
+            openapi_url: r.openapi_url().unwrap_or_default().to_string(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
 pub struct CatalogQuery {
     pub q: Option<String>,
     pub notice: Option<String>,
+    /// A resource to edit in the publishing form.
+    pub edit: Option<String>,
 }
 
 async fn catalog_page(
@@ -39,26 +127,24 @@ async fn catalog_page(
     c: Chrome,
     staff: &StaffSession,
     words: String,
+    edit: Option<&str>,
     notice: Option<String>,
     error: Option<String>,
 ) -> PageResult {
     staff.require(Permission::Workbench)?;
-    let resources = if words.trim().is_empty() { app.exchange.resources().await? } else { app.exchange.search(&words).await? };
-    render(CatalogPage {
-        can_publish: staff.staff.can(Permission::ManageExchange),
-        department: staff.staff.department.clone().unwrap_or_default(),
-        c,
-        q: words,
-        resources,
-        notice,
-        error,
-    })
+    let all = app.exchange.resources().await?;
+    let department = staff.staff.department.clone().unwrap_or_default();
+    let editing =
+        edit.and_then(|code| all.iter().find(|r| r.code == code && (staff.staff.is_platform_admin() || r.provider_code == department)));
+    let v = FormValues::new(&department, editing);
+    let resources = if words.trim().is_empty() { all } else { app.exchange.search(&words).await? };
+    render(CatalogPage { can_publish: staff.staff.can(Permission::ManageExchange), v, c, q: words, resources, notice, error })
 }
 
 /// 政务信息资源目录 for staff, searchable; department admins publish here.
 pub async fn catalog(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<CatalogQuery>) -> PageResult {
     let notice = q.notice.filter(|n| n == "published").map(|_| c.tr("信息资源已发布", "Resource published").to_string());
-    catalog_page(&app, c, &staff, q.q.unwrap_or_default(), notice, None).await
+    catalog_page(&app, c, &staff, q.q.unwrap_or_default(), q.edit.as_deref(), notice, None).await
 }
 
 /// A resource from the publishing form. Data items are lines `name|中文名称|type`.
@@ -123,14 +209,14 @@ fn resource_from_form(form: &[(String, String)]) -> Result<Resource, String> {
 pub async fn publish(State(app): State<AppState>, c: Chrome, CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>) -> PageResult {
     let r = match resource_from_form(&form) {
         Ok(r) => r,
-        Err(m) => return catalog_page(&app, c, &staff, String::new(), None, Some(m)).await,
+        Err(m) => return catalog_page(&app, c, &staff, String::new(), None, None, Some(m)).await,
     };
     match app.exchange.put_resource(&staff.staff, &r).await {
         Ok(()) => Ok(Redirect::to("/staff/exchange?notice=published").into_response()),
         Err(e) => {
             let e = AppError::from(e);
             if e.status.is_client_error() {
-                catalog_page(&app, c, &staff, String::new(), None, Some(e.body.message)).await
+                catalog_page(&app, c, &staff, String::new(), Some(&r.code), None, Some(e.body.message)).await
             } else {
                 Err(e.into())
             }
@@ -148,6 +234,8 @@ struct ResourcePage {
     /// Member systems of the staff member's department (for the request form).
     own_members: Vec<Member>,
     can_request: bool,
+    /// The staff member's department publishes it (or a platform admin looks).
+    can_edit: bool,
     default_valid_to: String,
     error: Option<String>,
 }
@@ -165,7 +253,9 @@ async fn resource_page(app: &AppState, c: Chrome, staff: &StaffSession, code: &s
         .collect();
     let can_request = r.sharing_type == SharingType::Conditional && staff.staff.can(Permission::ManageExchange) && !own_members.is_empty();
     let default_valid_to = (chrono::Utc::now() + chrono::Duration::days(365)).format("%Y-%m-%d").to_string();
+    let can_edit = staff.staff.can(Permission::ManageExchange) && (staff.staff.is_platform_admin() || r.provider_code == dept);
     render(ResourcePage {
+        can_edit,
         records: app.exchange.record_count(&r.code).await?,
         circuit_open: app.exchange.circuit_open(&r.code),
         c,
