@@ -10,7 +10,7 @@
 //! provider costs its own callers a fast error instead of taking the gateway's workers.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -344,15 +344,12 @@ pub(crate) fn filter_records(value: Option<Value>, fields: &[String]) -> std::re
 pub(crate) struct Rules {
     current: RwLock<Arc<Snapshot>>,
     stale: AtomicBool,
-    /// Highest generation the log writer has seen in the database.
-    seen: AtomicI64,
     reload: tokio::sync::Mutex<()>,
 }
 
 impl Rules {
     pub(crate) fn new(s: Snapshot) -> Rules {
-        let g = s.generation;
-        Rules { current: RwLock::new(Arc::new(s)), stale: AtomicBool::new(false), seen: AtomicI64::new(g), reload: Default::default() }
+        Rules { current: RwLock::new(Arc::new(s)), stale: AtomicBool::new(false), reload: Default::default() }
     }
 
     /// Mark the rules stale (a change on this node, or a newer generation seen elsewhere).
@@ -362,7 +359,6 @@ impl Rules {
 
     /// The log writer saw `generation` in the database.
     pub(crate) fn observe(&self, generation: i64) {
-        self.seen.fetch_max(generation, Ordering::SeqCst);
         let have = self.current.read().map(|s| s.generation).unwrap_or(0);
         if generation > have {
             self.invalidate();

@@ -122,9 +122,9 @@ pub struct Exchange {
     inner: Arc<Inner>,
 }
 
-/// Today in China (UTC+8), as `YYYY-MM-DD`.
-pub fn china_today() -> String {
-    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive().format("%Y-%m-%d").to_string()
+/// Today in China (UTC+8).
+pub fn china_today() -> chrono::NaiveDate {
+    yiwang_cases::china_date(chrono::Utc::now())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -261,7 +261,8 @@ impl Exchange {
         }
         let request_id =
             req.request_id.clone().filter(|r| !r.is_empty() && r.len() <= 128).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        let today = china_today();
+        // Grants keep their last day as `YYYY-MM-DD`, compared as text.
+        let today = china_today().format("%Y-%m-%d").to_string();
         let decision = authorize(&snap, &member, &resource, purpose, req.fields.as_deref(), &today, req.channel == Channel::Gateway);
         let mut record = AccessRecord {
             exchange_id: uuid::Uuid::now_v7().to_string(),
@@ -615,7 +616,7 @@ impl Exchange {
         }
         let valid_to =
             chrono::NaiveDate::parse_from_str(r.valid_to.trim(), "%Y-%m-%d").map_err(|_| invalid("valid_to", "日期格式应为YYYY-MM-DD"))?;
-        let today = chrono::NaiveDate::parse_from_str(&china_today(), "%Y-%m-%d").map_err(|e| ExchangeError::Config(e.to_string()))?;
+        let today = china_today();
         if valid_to < today || valid_to > today + chrono::Duration::days(3 * 366) {
             return Err(invalid("valid_to", "有效期应在今天到三年之内"));
         }
@@ -797,7 +798,8 @@ pub async fn verify_log(db: &Db) -> Result<LogCheck> {
         let rows = store::batch_rows(&mut c, &batch_id).await?;
         check.batches += 1;
         check.records += rows.len() as i64;
-        if rows.len() as i64 != count || batch_digest(&rows) != digest {
+        let same = batch_digest(&rows) == digest;
+        if rows.len() as i64 != count || !same {
             check.findings.push(LogFinding {
                 kind: "batch_changed",
                 batch_id: Some(batch_id.clone()),
@@ -805,7 +807,7 @@ pub async fn verify_log(db: &Db) -> Result<LogCheck> {
                 detail: format!(
                     "批次应有 {count} 条记录，现有 {} 条；摘要{}",
                     rows.len(),
-                    if batch_digest(&rows) == digest { "一致" } else { "不符：记录被修改或删除" }
+                    if same { "一致" } else { "不符：记录被修改或删除" }
                 ),
             });
         }

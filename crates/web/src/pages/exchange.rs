@@ -200,7 +200,7 @@ fn resource_from_form(form: &[(String, String)]) -> Result<Resource, String> {
         sharing_method: f("sharing_method"),
         open_type: open,
         update_cycle: cycle,
-        published_on: (chrono::Utc::now() + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string(),
+        published_on: yiwang_exchange::china_today().format("%Y-%m-%d").to_string(),
         service,
     })
 }
