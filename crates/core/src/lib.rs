@@ -5,5 +5,6 @@ pub mod codes;
 pub mod error;
 pub mod labels;
 pub mod mask;
+pub mod url;
 
 pub use error::{DomainError, ErrorKind};

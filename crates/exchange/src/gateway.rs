@@ -224,15 +224,7 @@ pub(crate) struct Fetcher {
 const MAX_ANSWER: usize = 4 << 20;
 
 fn pct(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    yiwang_core::url::percent_encode(s, &[])
 }
 
 pub(crate) struct FetchContext<'a> {

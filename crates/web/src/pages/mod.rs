@@ -24,16 +24,9 @@ use crate::error::{catalog_error, AppError, ErrorMarker};
 use crate::i18n::{Lang, Texts};
 use crate::AppState;
 
+/// Percent-encode for links (slashes kept).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~/".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    yiwang_core::url::percent_encode(s, b"/")
 }
 
 /// What every page's layout needs: texts, language, where we are, who is signed in.
