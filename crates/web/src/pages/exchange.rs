@@ -211,16 +211,12 @@ pub async fn publish(State(app): State<AppState>, c: Chrome, CsrfForm { staff, f
         Ok(r) => r,
         Err(m) => return catalog_page(&app, c, &staff, String::new(), None, None, Some(m)).await,
     };
-    match app.exchange.put_resource(&staff.staff, &r).await {
+    match app.exchange.put_resource(&staff.staff, &r).await.map_err(AppError::from) {
         Ok(()) => Ok(Redirect::to("/staff/exchange?notice=published").into_response()),
-        Err(e) => {
-            let e = AppError::from(e);
-            if e.status.is_client_error() {
-                catalog_page(&app, c, &staff, String::new(), Some(&r.code), None, Some(e.body.message)).await
-            } else {
-                Err(e.into())
-            }
+        Err(e) if e.status.is_client_error() => {
+            catalog_page(&app, c, &staff, String::new(), Some(&r.code), None, Some(e.body.message)).await
         }
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -348,16 +344,10 @@ pub async fn request_access(
         valid_to: field(&form, "valid_to").to_string(),
         rate_per_sec: field(&form, "rate_per_sec").trim().parse().ok(),
     };
-    match app.exchange.request_access(&staff.staff, &req).await {
+    match app.exchange.request_access(&staff.staff, &req).await.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to("/staff/exchange/grants?notice=requested").into_response()),
-        Err(e) => {
-            let e = AppError::from(e);
-            if e.status.is_client_error() {
-                resource_page(&app, c, &staff, &code, Some(e.body.message)).await
-            } else {
-                Err(e.into())
-            }
-        }
+        Err(e) if e.status.is_client_error() => resource_page(&app, c, &staff, &code, Some(e.body.message)).await,
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -423,34 +413,21 @@ pub async fn register_member(
         public_key: field(&form, "public_key").trim().to_string(),
         rate_per_sec: field(&form, "rate_per_sec").trim().parse().ok(),
     };
-    match app.exchange.register_member(&staff.staff, &m).await {
+    match app.exchange.register_member(&staff.staff, &m).await.map_err(AppError::from) {
         Ok(_) => Ok(Redirect::to("/staff/exchange/members?notice=registered").into_response()),
-        Err(e) => {
-            let e = AppError::from(e);
-            if e.status.is_client_error() {
-                members_page(&app, c, &staff, None, Some(e.body.message)).await
-            } else {
-                Err(e.into())
-            }
-        }
+        Err(e) if e.status.is_client_error() => members_page(&app, c, &staff, None, Some(e.body.message)).await,
+        Err(e) => Err(e.into()),
     }
 }
 
 /// Disable or re-enable a member system (its tokens stop working at once).
 pub async fn member_state(State(app): State<AppState>, c: Chrome, CsrfForm { staff, form }: CsrfForm<Vec<(String, String)>>) -> PageResult {
     let disabled = field(&form, "disabled") == "true";
-    match app.exchange.set_member_disabled(&staff.staff, field(&form, "member_id"), disabled).await {
-        Ok(_) => {
-            Ok(Redirect::to(&format!("/staff/exchange/members?notice={}", if disabled { "disabled" } else { "enabled" })).into_response())
-        }
-        Err(e) => {
-            let e = AppError::from(e);
-            if e.status.is_client_error() {
-                members_page(&app, c, &staff, None, Some(e.body.message)).await
-            } else {
-                Err(e.into())
-            }
-        }
+    let notice = if disabled { "disabled" } else { "enabled" };
+    match app.exchange.set_member_disabled(&staff.staff, field(&form, "member_id"), disabled).await.map_err(AppError::from) {
+        Ok(_) => Ok(Redirect::to(&format!("/staff/exchange/members?notice={notice}")).into_response()),
+        Err(e) if e.status.is_client_error() => members_page(&app, c, &staff, None, Some(e.body.message)).await,
+        Err(e) => Err(e.into()),
     }
 }
 
