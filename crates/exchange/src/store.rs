@@ -1,7 +1,7 @@
 //! SQL for the exchange (portable: SQLite and PostgreSQL).
 
 use yiwang_store::sqlx::{self, any::AnyRow, AnyConnection, Row as _};
-use yiwang_store::{Dialect, Tx};
+use yiwang_store::{signing_keys, Dialect, Tx};
 
 use crate::error::{ExchangeError, Result};
 use crate::model::*;
@@ -224,43 +224,43 @@ pub(crate) async fn record_count(c: &mut AnyConnection, resource: &str) -> Resul
 
 // ----- keys -----
 
-pub(crate) async fn active_key(tx: &mut Tx) -> Result<Option<(GatewayKey, String)>> {
-    let row = sqlx::query(
-        "SELECT key_id, algorithm, public_key, private_key, created_at, retired_at FROM exchange_keys WHERE retired_at IS NULL
-         ORDER BY created_at DESC LIMIT 1",
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    row.map(|r| Ok((key_row(&r)?, r.try_get("private_key")?))).transpose()
+/// Every gateway key, oldest first, with its sealed private half.
+pub(crate) async fn keys_sealed(c: &mut AnyConnection) -> Result<Vec<(GatewayKey, String)>> {
+    Ok(signing_keys::all(c, "exchange_keys")
+        .await?
+        .into_iter()
+        .map(|k| {
+            let key = GatewayKey {
+                key_id: k.key_id,
+                algorithm: k.algorithm,
+                public_key: k.public_key,
+                created_at: k.created_at,
+                retired_at: k.retired_at,
+            };
+            (key, k.private_key)
+        })
+        .collect())
 }
 
-fn key_row(r: &AnyRow) -> Result<GatewayKey> {
-    Ok(GatewayKey {
-        key_id: r.try_get("key_id")?,
-        algorithm: r.try_get("algorithm")?,
-        public_key: r.try_get("public_key")?,
-        created_at: r.try_get("created_at")?,
-        retired_at: r.try_get("retired_at")?,
-    })
+/// The newest key in force, with its sealed private half.
+pub(crate) async fn active_key(c: &mut AnyConnection) -> Result<Option<(GatewayKey, String)>> {
+    Ok(keys_sealed(c).await?.into_iter().rev().find(|(k, _)| k.retired_at.is_none()))
 }
 
 pub(crate) async fn insert_key(tx: &mut Tx, k: &GatewayKey, sealed: &str) -> Result<()> {
-    sqlx::query("INSERT INTO exchange_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&k.key_id)
-        .bind(&k.algorithm)
-        .bind(&k.public_key)
-        .bind(sealed)
-        .bind(&k.created_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    let row = signing_keys::StoredKey {
+        key_id: k.key_id.clone(),
+        algorithm: k.algorithm.clone(),
+        public_key: k.public_key.clone(),
+        private_key: sealed.to_string(),
+        created_at: k.created_at.clone(),
+        retired_at: None,
+    };
+    Ok(signing_keys::insert(tx, "exchange_keys", &row).await?)
 }
 
 pub(crate) async fn keys(c: &mut AnyConnection) -> Result<Vec<GatewayKey>> {
-    let rows = sqlx::query("SELECT key_id, algorithm, public_key, created_at, retired_at FROM exchange_keys ORDER BY created_at")
-        .fetch_all(&mut *c)
-        .await?;
-    rows.iter().map(key_row).collect()
+    Ok(keys_sealed(c).await?.into_iter().map(|(k, _)| k).collect())
 }
 
 // ----- log -----

@@ -2,7 +2,7 @@
 
 use sqlx::Row as _;
 use yiwang_crypto::HashAlg;
-use yiwang_store::{sqlx, Dialect, Row, Tx};
+use yiwang_store::{signing_keys, sqlx, Dialect, Row, Tx};
 
 use crate::error::{LedgerError, Result};
 use crate::merkle::Hash;
@@ -285,35 +285,30 @@ pub async fn head_covering(c: &mut Conn, alg: HashAlg, size: u64) -> Result<Opti
 }
 
 pub async fn keys(c: &mut Conn) -> Result<Vec<(LogKey, String)>> {
-    let rows = sqlx::query(
-        "SELECT key_id, algorithm, public_key, private_key, created_at, retired_at FROM ledger_keys ORDER BY created_at, key_id",
-    )
-    .fetch_all(&mut *c)
-    .await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                LogKey {
-                    key_id: r.try_get("key_id")?,
-                    algorithm: r.try_get("algorithm")?,
-                    public_key: r.try_get("public_key")?,
-                    created_at: r.try_get("created_at")?,
-                    retired_at: r.try_get("retired_at")?,
-                },
-                r.try_get("private_key")?,
-            ))
+    Ok(signing_keys::all(c, "ledger_keys")
+        .await?
+        .into_iter()
+        .map(|k| {
+            let key = LogKey {
+                key_id: k.key_id,
+                algorithm: k.algorithm,
+                public_key: k.public_key,
+                created_at: k.created_at,
+                retired_at: k.retired_at,
+            };
+            (key, k.private_key)
         })
-        .collect()
+        .collect())
 }
 
 pub async fn insert_key(tx: &mut Tx, k: &LogKey, sealed: &str) -> Result<()> {
-    sqlx::query("INSERT INTO ledger_keys (key_id, algorithm, public_key, private_key, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&k.key_id)
-        .bind(&k.algorithm)
-        .bind(&k.public_key)
-        .bind(sealed)
-        .bind(&k.created_at)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    let row = signing_keys::StoredKey {
+        key_id: k.key_id.clone(),
+        algorithm: k.algorithm.clone(),
+        public_key: k.public_key.clone(),
+        private_key: sealed.to_string(),
+        created_at: k.created_at.clone(),
+        retired_at: None,
+    };
+    Ok(signing_keys::insert(tx, "ledger_keys", &row).await?)
 }
