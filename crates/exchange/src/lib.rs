@@ -135,6 +135,11 @@ fn is_admin(staff: &Staff) -> bool {
     staff.is_platform_admin()
 }
 
+/// Platform admins and supervisors see every department's grants and log records.
+fn sees_all(staff: &Staff) -> bool {
+    staff.is_platform_admin() || staff.can(Permission::ViewAudit)
+}
+
 /// Platform admins act for any department; others only for their own.
 fn require_department(staff: &Staff, department: &str) -> Result<()> {
     if is_admin(staff) || staff.department.as_deref() == Some(department) {
@@ -570,7 +575,7 @@ impl Exchange {
     /// platform admins and supervisors).
     pub async fn grants_for(&self, staff: &Staff) -> Result<Vec<Grant>> {
         let all = self.grants().await?;
-        if is_admin(staff) || staff.can(Permission::ViewAudit) {
+        if sees_all(staff) {
             return Ok(all);
         }
         let Some(dept) = staff.department.as_deref() else { return Ok(vec![]) };
@@ -746,7 +751,7 @@ impl Exchange {
         let r = store::log_entry(&mut c, id)
             .await?
             .ok_or_else(|| ExchangeError::Invalid { field: "id".into(), message: "未找到交换记录".into() })?;
-        if !(is_admin(staff) || staff.can(Permission::ViewAudit))
+        if !sees_all(staff)
             && staff.department.as_deref() != Some(r.consumer_department.as_str())
             && staff.department.as_deref() != Some(r.provider_department.as_str())
         {
@@ -758,11 +763,12 @@ impl Exchange {
     /// The newest records a staff member may see.
     pub async fn recent(&self, staff: &Staff, limit: i64) -> Result<Vec<AccessRecord>> {
         staff_may(staff, Permission::Workbench)?;
+        let dept = match staff.department.as_deref() {
+            _ if sees_all(staff) => None,
+            Some(d) => Some(d),
+            None => return Ok(vec![]),
+        };
         let mut c = self.inner.db.reader().acquire().await?;
-        let dept = if is_admin(staff) || staff.can(Permission::ViewAudit) { None } else { staff.department.as_deref() };
-        if dept.is_none() && !(is_admin(staff) || staff.can(Permission::ViewAudit)) {
-            return Ok(vec![]);
-        }
         store::recent_log(&mut c, dept, limit.clamp(1, 500)).await
     }
 
