@@ -43,6 +43,13 @@ pub enum Action {
         #[serde(default)]
         note: String,
     },
+    /// 收费登记: the window records the fee actually charged (in fen), with its basis or the
+    /// waiver applied. Supervision compares it with the published fees.
+    ChargeFee {
+        amount_fen: i64,
+        #[serde(default)]
+        note: String,
+    },
 }
 
 impl Action {
@@ -56,6 +63,7 @@ impl Action {
             Action::Reject { .. } => "不予许可",
             Action::Return { .. } => "退回",
             Action::Deliver { .. } => "送达",
+            Action::ChargeFee { .. } => "收费登记",
         }
     }
 }
@@ -96,6 +104,9 @@ pub struct Change {
     pub events: Vec<Event>,
     pub notice: Option<Notice>,
 }
+
+/// Note of a branch finished at acceptance (即办件): the one approval that skips the steps.
+pub const ON_THE_SPOT_NOTE: &str = "当场办结";
 
 /// Stands for the case number in a notice written before the number exists (submission, window
 /// acceptance); the service replaces it when it assigns the number.
@@ -386,7 +397,7 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
                     br.step_index = steps as i64;
                     br.status = BranchStatus::Approved;
                     br.decided_at = Some(ctx.now.clone());
-                    b.event(EventKind::BranchApproved, "办理", Some(*no), "当场办结");
+                    b.event(EventKind::BranchApproved, "办理", Some(*no), ON_THE_SPOT_NOTE);
                 }
                 if b.case.delivery != Delivery::Electronic {
                     // Handed over at the window on the spot.
@@ -505,6 +516,19 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
             let note = if note.trim().is_empty() { b.case.delivery.label_zh().to_string() } else { note.trim().to_string() };
             b.event(EventKind::Delivered, "送达", None, &note);
             b.notify("办理结果已送达".into(), format!("您的“{}”办理结果已送达（{note}）。", case.title));
+        }
+        Action::ChargeFee { amount_fen, note } => {
+            if !matches!(status, CaseStatus::InProgress | CaseStatus::Concluded) {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            if !(0..=100_000_000_000).contains(amount_fen) {
+                return Err(CaseError::InvalidField { field: "amount_fen".into(), message: "金额无效".into() });
+            }
+            b.case.fee_fen = Some(*amount_fen);
+            let yuan = format!("{}.{:02}元", amount_fen / 100, amount_fen % 100);
+            let text = if note.trim().is_empty() { yuan } else { format!("{yuan}（{}）", note.trim()) };
+            b.event(EventKind::FeeCharged, "收费", None, &text);
         }
     }
     Ok(b.finish())

@@ -221,6 +221,14 @@ pub trait ConclusionHook: Send + Sync {
     fn on_concluded<'a>(&'a self, tx: &'a mut Tx, case: &'a Case) -> yiwang_store::TxFuture<'a, Result<()>>;
 }
 
+/// Told after a case change commits (electronic supervision watches here). It runs on the
+/// request path after the commit, so it must only queue work; a change it misses is found by
+/// the supervisor's periodic sweep.
+pub trait CaseObserver: Send + Sync {
+    /// `before` is the state the action started from (none for a new submission).
+    fn changed(&self, before: Option<&Case>, after: &Case);
+}
+
 /// A held e-licence standing in for a material (免提交).
 #[derive(Debug, Clone)]
 pub struct HeldLicence {
@@ -301,6 +309,7 @@ pub struct Cases {
     hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
     wallet: Option<Arc<dyn LicenceWallet>>,
     shared: Option<Arc<dyn SharedData>>,
+    observers: Arc<Vec<Arc<dyn CaseObserver>>>,
     prepared: Arc<PreparedCache>,
 }
 
@@ -322,8 +331,27 @@ impl Cases {
             hooks: Arc::new(vec![]),
             wallet: None,
             shared: None,
+            observers: Arc::new(vec![]),
             prepared: Default::default(),
         }
+    }
+
+    /// Tell `observer` about every committed change (electronic supervision watches here).
+    pub fn with_observer(mut self, observer: Arc<dyn CaseObserver>) -> Cases {
+        let mut all: Vec<_> = self.observers.iter().cloned().collect();
+        all.push(observer);
+        self.observers = Arc::new(all);
+        self
+    }
+
+    /// The same service on another clock (the demo loader replays history with it).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Cases {
+        self.clock = clock;
+        self
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn with_hook(mut self, hook: Arc<dyn ConclusionHook>) -> Cases {
@@ -590,6 +618,7 @@ impl Cases {
             corrections: 0,
             correction_note: None,
             decision_note: None,
+            fee_fen: None,
             version: 0,
             created_at: now.clone(),
             updated_at: now,
@@ -920,7 +949,10 @@ impl Cases {
                 })
             })
             .await
-            .inspect(|c: &Case| tracing::info!(case = %case_id, number = ?c.case_number, "case submitted"))
+            .inspect(|c: &Case| {
+                tracing::info!(case = %case_id, number = ?c.case_number, "case submitted");
+                self.observe(None, c);
+            })
     }
 
     /// Resubmit after a correction request: saves nothing new by itself (use `save_form` and
@@ -940,7 +972,7 @@ impl Cases {
             return Err(CaseError::PrecheckFailed(problems));
         }
         let ch = engine::resubmit(&self.context(p.promised_days), &case)?;
-        self.write(ch, version, None).await
+        self.write(&case, ch, version, None).await
     }
 
     pub async fn withdraw(&self, a: &Applicant, case_id: &str, version: i64) -> Result<Case> {
@@ -949,12 +981,13 @@ impl Cases {
             return Err(CaseError::WrongState(case.status.label_zh()));
         }
         let ch = engine::withdraw(&self.context(0), &case)?;
-        self.write(ch, version, None).await
+        self.write(&case, ch, version, None).await
     }
 
-    async fn write(&self, ch: Change, version: i64, audit: Option<StaffAudit>) -> Result<Case> {
+    async fn write(&self, before: &Case, ch: Change, version: i64, audit: Option<StaffAudit>) -> Result<Case> {
         let hooks = self.hooks.clone();
-        self.db
+        let after = self
+            .db
             .write(move |tx| {
                 Box::pin(async move {
                     let v = store::write_change(tx, &ch, version, false).await?;
@@ -965,7 +998,16 @@ impl Cases {
                     Ok::<_, CaseError>(case)
                 })
             })
-            .await
+            .await?;
+        self.observe(Some(before), &after);
+        Ok(after)
+    }
+
+    /// Tell the observers about a committed change.
+    fn observe(&self, before: Option<&Case>, after: &Case) {
+        for o in self.observers.iter() {
+            o.changed(before, after);
+        }
     }
 
     // ----- staff side -----
@@ -985,7 +1027,7 @@ impl Cases {
         let promised = self.promised_days_of(&case).await?;
         let ch = engine::act(&self.context(promised), &case, Actor::Staff(staff), action)?;
         let audit = StaffAudit { actor: staff.username.clone(), result: action.label_zh(), source: source.to_string() };
-        let out = self.write(ch, version, Some(audit)).await?;
+        let out = self.write(&case, ch, version, Some(audit)).await?;
         tracing::info!(case = %case_id, staff = %staff.username, action = action.label_zh(), "case action");
         Ok(out)
     }
@@ -1034,6 +1076,38 @@ impl Cases {
     }
 
     // ----- reading -----
+
+    /// A case with its timeline for platform jobs (electronic supervision, statistics). No
+    /// viewer check: callers authorize whoever sees the result.
+    pub async fn view_for_platform(&self, case_id: &str) -> Result<CaseView> {
+        let case = self.load(case_id).await?;
+        self.view(case).await
+    }
+
+    /// Cases supervision keeps watching: every one with a running clock or waiting for a
+    /// decision, and any changed since `changed_since` (a timestamp text).
+    pub async fn watched_case_ids(&self, changed_since: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT case_id FROM cases WHERE status IN ('submitted', 'in_progress', 'correction', 'concluded') OR updated_at >= $1",
+        )
+        .bind(changed_since)
+        .fetch_all(self.db.reader())
+        .await?)
+    }
+
+    /// One line per case submitted in `[from, to)` (timestamp texts), for statistics.
+    pub async fn facts(&self, from: &str, to: &str) -> Result<Vec<CaseFact>> {
+        let rows = sqlx::query(
+            "SELECT case_id, target_kind, target_code, title, lead_department, lead_department_name, channel, status, outcome, delivery,
+                    submitted_at, accepted_at, concluded_at, due_date, corrections
+             FROM cases WHERE submitted_at >= $1 AND submitted_at < $2 ORDER BY submitted_at",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(self.db.reader())
+        .await?;
+        rows.iter().map(store::fact_from).collect()
+    }
 
     async fn load(&self, case_id: &str) -> Result<Case> {
         let mut c = self.db.reader().acquire().await?;

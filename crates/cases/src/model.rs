@@ -134,6 +134,7 @@ labelled_enum!(
         Concluded => "concluded", "办结", "Concluded";
         Delivered => "delivered", "送达", "Delivered";
         Withdrawn => "withdrawn", "申请人撤回", "Withdrawn by applicant";
+        FeeCharged => "fee_charged", "收取费用", "Fee charged";
     }
 );
 
@@ -227,6 +228,9 @@ pub struct Case {
     /// What the applicant must correct (一次性告知) while in correction.
     pub correction_note: Option<String>,
     pub decision_note: Option<String>,
+    /// 实收费用 in fen, once the window records it (compared with the published fees by the
+    /// supervision rules).
+    pub fee_fen: Option<i64>,
     /// Optimistic lock: send it back with every action.
     pub version: i64,
     pub created_at: String,
@@ -303,6 +307,26 @@ impl CaseSummary {
             ApplicantKind::Business => self.applicant_name.clone(),
         }
     }
+}
+
+/// A case as statistics see it: no personal data.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CaseFact {
+    pub case_id: String,
+    pub target_kind: String,
+    pub target_code: String,
+    pub title: String,
+    pub lead_department: String,
+    pub lead_department_name: String,
+    pub channel: Channel,
+    pub status: CaseStatus,
+    pub outcome: Option<Outcome>,
+    pub delivery: Delivery,
+    pub submitted_at: String,
+    pub accepted_at: Option<String>,
+    pub concluded_at: Option<String>,
+    pub due_date: Option<String>,
+    pub corrections: i64,
 }
 
 /// 时限颜色 deadline colour for queues.

@@ -10,7 +10,7 @@ use crate::model::*;
 
 pub(crate) const CASE_COLUMNS: &str = "case_id, case_number, target_kind, target_code, title, lead_department, lead_department_name, owner, account,
     applicant_kind, applicant_name, applicant_id_number, contact_phone, channel, status, outcome, form, delivery, delivery_address,
-    submitted_at, accepted_at, concluded_at, due_date, paused_since, corrections, correction_note, decision_note, version, created_at, updated_at";
+    submitted_at, accepted_at, concluded_at, due_date, paused_since, corrections, correction_note, decision_note, fee_fen, version, created_at, updated_at";
 
 fn text(r: &Row, c: &str) -> Result<String> {
     r.try_get::<String, _>(c).map_err(CaseError::from)
@@ -62,10 +62,33 @@ pub(crate) fn case_from(r: &Row) -> Result<Case> {
         corrections: r.try_get("corrections")?,
         correction_note: o("correction_note")?,
         decision_note: o("decision_note")?,
+        fee_fen: r.try_get("fee_fen")?,
         version: r.try_get("version")?,
         created_at: s("created_at")?,
         updated_at: s("updated_at")?,
         branches: vec![],
+    })
+}
+
+pub(crate) fn fact_from(r: &Row) -> Result<CaseFact> {
+    let s = |c: &str| text(r, c);
+    let o = |c: &str| opt(r, c);
+    Ok(CaseFact {
+        case_id: s("case_id")?,
+        target_kind: s("target_kind")?,
+        target_code: s("target_code")?,
+        title: s("title")?,
+        lead_department: s("lead_department")?,
+        lead_department_name: s("lead_department_name")?,
+        channel: key_col(r, "channel", Channel::parse)?,
+        status: key_col(r, "status", CaseStatus::parse)?,
+        outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
+        delivery: key_col(r, "delivery", Delivery::parse)?,
+        submitted_at: s("submitted_at")?,
+        accepted_at: o("accepted_at")?,
+        concluded_at: o("concluded_at")?,
+        due_date: o("due_date")?,
+        corrections: r.try_get("corrections")?,
     })
 }
 
@@ -210,7 +233,7 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     let n = sqlx::query(
         "UPDATE cases SET case_number = $1, status = $2, outcome = $3, form = $4, delivery = $5, delivery_address = $6, submitted_at = $7,
             accepted_at = $8, concluded_at = $9, due_date = $10, paused_since = $11, corrections = $12, correction_note = $13,
-            decision_note = $14, contact_phone = $15, version = version + 1, updated_at = $16
+            decision_note = $14, contact_phone = $15, version = version + 1, updated_at = $16, fee_fen = $19
          WHERE case_id = $17 AND version = $18",
     )
     .bind(&c.case_number)
@@ -231,6 +254,7 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     .bind(&c.updated_at)
     .bind(&c.case_id)
     .bind(expected_version)
+    .bind(c.fee_fen)
     .execute(&mut **tx)
     .await?
     .rows_affected();

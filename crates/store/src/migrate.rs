@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 7, name: "licences", sql: include_str!("../migrations/0007_licences.sql") },
     Migration { version: 8, name: "ledger", sql: include_str!("../migrations/0008_ledger.sql") },
     Migration { version: 9, name: "exchange", sql: include_str!("../migrations/0009_exchange.sql") },
+    Migration { version: 10, name: "oversight", sql: include_str!("../migrations/0010_oversight.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -57,6 +57,8 @@ pub struct ActionForm {
     /// Needs a reason or note the applicant sees.
     pub needs_text: bool,
     pub danger: bool,
+    /// Asks for an amount in yuan (收费登记).
+    pub amount: bool,
 }
 
 #[derive(Template)]
@@ -78,7 +80,8 @@ fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, promised_days:
     let window = is_lead_window(staff, case);
     let t = |zh: &'static str, en_s: &'static str| if en { en_s } else { zh };
     let mut out = Vec::new();
-    let mut push = |action, label, branch, needs_text, danger| out.push(ActionForm { action, label, branch, needs_text, danger });
+    let mut push =
+        |action, label, branch, needs_text, danger| out.push(ActionForm { action, label, branch, needs_text, danger, amount: false });
     match case.status {
         CaseStatus::Submitted if window => {
             push("accept", t("受理", "Accept"), None, false, false);
@@ -100,6 +103,9 @@ fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, promised_days:
         }
         CaseStatus::Concluded if window => push("deliver", t("确认送达", "Mark delivered"), None, false, false),
         _ => {}
+    }
+    if window && matches!(case.status, CaseStatus::InProgress | CaseStatus::Concluded) {
+        out.push(ActionForm { action: "charge_fee", label: t("收费登记", "Record fee"), branch: None, needs_text: false, danger: false, amount: true });
     }
     out
 }
@@ -150,6 +156,11 @@ pub async fn act(
         "reject" => Action::Reject { branch: need_branch()?, reason: text },
         "return" => Action::Return { branch: need_branch()?, reason: text },
         "deliver" => Action::Deliver { note: text },
+        "charge_fee" => Action::ChargeFee {
+            amount_fen: yiwang_catalog::transfer::parse_yuan(field(&form, "amount"))
+                .ok_or_else(|| AppError::bad_request("BAD_FORM", "收费金额无效，请填写以元为单位的金额，如 25.00"))?,
+            note: text,
+        },
         _ => return Err(AppError::bad_request("BAD_ACTION", "未知的操作").into()),
     };
     match app.cases.act_from(&staff.staff, &staff.source, &id, version, &action).await {

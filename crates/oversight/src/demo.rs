@@ -1,0 +1,1 @@
+//! Demo history for the evaluation pages: filled in later in this file.
