@@ -85,18 +85,39 @@ pub fn line_chart(title: &str, x_labels: &[String], series: &[(String, Vec<f64>)
         m = fmt_num(max)
     );
     for (i, l) in x_labels.iter().enumerate() {
-        let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#1a1a1a">{}</text>"##, x(i), top + plot_h + 14.0, esc(l));
+        let _ = write!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#1a1a1a">{}</text>"##,
+            x(i),
+            top + plot_h + 14.0,
+            esc(l)
+        );
     }
     for (k, (name, values)) in series.iter().enumerate() {
         let c = PALETTE[k % PALETTE.len()];
         let pts: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect();
         let _ = write!(s, r#"<polyline fill="none" stroke="{c}" stroke-width="2" points="{}"/>"#, pts.join(" "));
         for (i, v) in values.iter().enumerate() {
-            let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"><title>{} {}：{}</title></circle>"#, x(i), y(*v), esc(name), esc(x_labels.get(i).map(String::as_str).unwrap_or("")), fmt_num(*v));
+            let _ = write!(
+                s,
+                r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{c}"><title>{} {}：{}</title></circle>"#,
+                x(i),
+                y(*v),
+                esc(name),
+                esc(x_labels.get(i).map(String::as_str).unwrap_or("")),
+                fmt_num(*v)
+            );
         }
         let lx = left + (k % 3) as f64 * 200.0;
         let ly = height - 24.0 + (k / 3) as f64 * 14.0;
-        let _ = write!(s, r##"<rect x="{lx}" y="{:.1}" width="10" height="10" fill="{c}"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#1a1a1a">{}</text>"##, ly - 9.0, lx + 14.0, ly, esc(&name.chars().take(24).collect::<String>()));
+        let _ = write!(
+            s,
+            r##"<rect x="{lx}" y="{:.1}" width="10" height="10" fill="{c}"/><text x="{:.1}" y="{:.1}" font-size="11" fill="#1a1a1a">{}</text>"##,
+            ly - 9.0,
+            lx + 14.0,
+            ly,
+            esc(&name.chars().take(24).collect::<String>())
+        );
     }
     s.push_str("</svg>");
     s

@@ -118,19 +118,29 @@ pub(crate) fn works_in(staff: &Staff, department: &str) -> bool {
         && staff.roles.iter().any(|r| matches!(r, Role::DeptAdmin | Role::Window | Role::Approver))
 }
 
+/// What supervision needs of a published item.
+#[derive(Debug, Clone)]
+pub(crate) struct ItemFact {
+    fees: Vec<i64>,
+    /// The fees mention a waiver (减免).
+    waivable: bool,
+    published: bool,
+}
+
 /// Published facts per item, read once per evaluation round.
 #[derive(Default)]
-pub(crate) struct ItemFacts(HashMap<String, Option<(String, i64, bool, bool)>>);
+pub(crate) struct ItemFacts(HashMap<String, Option<ItemFact>>);
 
 impl ItemFacts {
-    /// (name, fee in fen, fees mention a waiver, published) of an item; None when unknown.
-    async fn get(&mut self, catalog: &Catalog, code: &str) -> Option<(String, i64, bool, bool)> {
+    /// None when the catalog does not know the item.
+    async fn get(&mut self, catalog: &Catalog, code: &str) -> Option<ItemFact> {
         if let Some(v) = self.0.get(code) {
             return v.clone();
         }
-        let v = catalog.item_public(code).await.ok().map(|i| {
-            let waivable = i.doc.fees.iter().any(|f| f.note.contains('免') || f.basis.contains('免'));
-            (i.doc.name.clone(), i.doc.total_fee_fen(), waivable, i.status == ItemStatus::Published)
+        let v = catalog.item_public(code).await.ok().map(|i| ItemFact {
+            fees: i.doc.fees.iter().map(|f| f.amount_fen).filter(|f| *f > 0).collect(),
+            waivable: i.doc.fees.iter().any(|f| f.note.contains('免') || f.basis.contains('免')),
+            published: i.status == ItemStatus::Published,
         });
         self.0.insert(code.to_string(), v.clone());
         v
@@ -196,15 +206,14 @@ impl Oversight {
             _ => vec![case.target_code.clone()],
         };
         for code in &target_items {
-            if let Some((_, fee, waivable, _)) = facts.get(&self.catalog, code).await {
-                p.fee_fen += fee;
-                p.waivable |= waivable;
+            if let Some(f) = facts.get(&self.catalog, code).await {
+                p.fees.extend(f.fees);
+                p.waivable |= f.waivable;
             }
         }
         for b in &case.branches {
-            match facts.get(&self.catalog, &b.item_code).await {
-                Some((_, _, _, true)) => {}
-                _ => p.unpublished.push(b.item_name.clone()),
+            if !facts.get(&self.catalog, &b.item_code).await.is_some_and(|f| f.published) {
+                p.unpublished.push(b.item_name.clone());
             }
         }
         p
@@ -361,8 +370,7 @@ impl Oversight {
                 }
                 if !matches!(a.status, AlertStatus::Explained | AlertStatus::Rectified) {
                     return Err(OversightError::Invalid {
-                        field: "status".into(),
-                        message: "部门尚未说明情况或整改，不能办结".into(),
+                        field: "status".into(), message: "部门尚未说明情况或整改，不能办结".into()
                     });
                 }
                 (AlertStatus::Closed, "closing_note", error::text_field(note, "note", 2000, false)?, "办结")

@@ -120,7 +120,14 @@ pub(crate) async fn bad_counts(db: &Db, month: &str) -> Result<HashMap<String, i
 }
 
 impl Oversight {
-    async fn insert_rating(&self, tx: &mut Tx, r: &Rating, visit_id: Option<&str>, rater: Option<&str>, account: Option<&str>) -> Result<()> {
+    async fn insert_rating(
+        &self,
+        tx: &mut Tx,
+        r: &Rating,
+        visit_id: Option<&str>,
+        rater: Option<&str>,
+        account: Option<&str>,
+    ) -> Result<()> {
         let month = month_of(self.today());
         let inserted = sqlx::query(
             "INSERT INTO ratings (rating_id, kind, case_id, visit_id, department_code, department_name, item_code, item_name, level,
@@ -248,11 +255,13 @@ impl Oversight {
 
     /// A visit waiting for its rating (not found once expired).
     pub async fn visit(&self, visit_id: &str) -> Result<(Visit, String, String)> {
-        let r = sqlx::query("SELECT department_code, department_name, item_code, item_name, expires_at, rated_at FROM rating_visits WHERE visit_id = $1")
-            .bind(visit_id)
-            .fetch_optional(self.db().reader())
-            .await?
-            .ok_or_else(|| OversightError::NotFound("评价链接".into()))?;
+        let r = sqlx::query(
+            "SELECT department_code, department_name, item_code, item_name, expires_at, rated_at FROM rating_visits WHERE visit_id = $1",
+        )
+        .bind(visit_id)
+        .fetch_optional(self.db().reader())
+        .await?
+        .ok_or_else(|| OversightError::NotFound("评价链接".into()))?;
         let expires_at: String = r.try_get("expires_at")?;
         if expires_at < self.now_text() {
             return Err(OversightError::NotFound("评价链接（已过期）".into()));
@@ -520,7 +529,9 @@ impl Oversight {
             let item: String = r.try_get("item_name")?;
             let title = format!("差评整改：{item}");
             let mut tx = self.db().begin().await?;
-            let x = alerts::reconcile(&mut tx, &Subject { id: &id, reference: &id[..8.min(id.len())], title: &title }, findings, &now, &month).await?;
+            let x =
+                alerts::reconcile(&mut tx, &Subject { id: &id, reference: &id[..8.min(id.len())], title: &title }, findings, &now, &month)
+                    .await?;
             tx.commit().await?;
             total.raised += x.raised;
             total.turned_red += x.turned_red;
@@ -538,7 +549,7 @@ impl Oversight {
         }
         let group = |by: &str, name: &str| {
             format!(
-                "SELECT r.{by} AS code, MAX(r.{name}) AS name, COUNT(*) AS n, SUM(r.level) AS total,
+                "SELECT r.{by} AS code, MAX(r.{name}) AS name, COUNT(*) AS n, CAST(SUM(r.level) AS BIGINT) AS total,
                         SUM(CASE WHEN r.level >= 3 THEN 1 ELSE 0 END) AS satisfied,
                         SUM(CASE WHEN r.level <= 2 THEN 1 ELSE 0 END) AS bad,
                         SUM(CASE WHEN f.status = 'closed' THEN 1 ELSE 0 END) AS rectified
@@ -563,9 +574,11 @@ impl Oversight {
                 })
                 .collect()
         };
-        let departments =
-            read(sqlx::query(sqlx::AssertSqlSafe(group("department_code", "department_name"))).bind(month).fetch_all(self.db().reader()).await?)?;
-        let items = read(sqlx::query(sqlx::AssertSqlSafe(group("item_code", "item_name"))).bind(month).fetch_all(self.db().reader()).await?)?;
+        let departments = read(
+            sqlx::query(sqlx::AssertSqlSafe(group("department_code", "department_name"))).bind(month).fetch_all(self.db().reader()).await?,
+        )?;
+        let items =
+            read(sqlx::query(sqlx::AssertSqlSafe(group("item_code", "item_name"))).bind(month).fetch_all(self.db().reader()).await?)?;
         let sum = |f: fn(&ResultRow) -> i64| departments.iter().map(f).sum::<i64>();
         let count = sum(|r| r.count);
         let total = ResultRow {

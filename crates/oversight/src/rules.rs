@@ -42,8 +42,9 @@ pub struct Finding {
 /// The published standard the rules compare a case with.
 #[derive(Debug, Clone, Default)]
 pub struct Published {
-    /// Total published fee of the case's item(s), in fen.
-    pub fee_fen: i64,
+    /// Published fee amounts of the case's item(s), in fen; a case may owe any combination of
+    /// them (some apply only when needed, e.g. a temporary ID card).
+    pub fees: Vec<i64>,
     /// The published fees mention a waiver (减免).
     pub waivable: bool,
     /// Items of the case's branches that are not published now.
@@ -51,12 +52,28 @@ pub struct Published {
 }
 
 /// Words that are not a reason (“不予受理” with no why).
-const NOT_A_REASON: &[&str] =
-    &["无", "没有", "其他", "其它", "略", "不符合", "不符合条件", "不符合要求", "不予受理", "不予许可", "不通过", "驳回", "拒绝", "不行", "不批"];
+const NOT_A_REASON: &[&str] = &[
+    "无",
+    "没有",
+    "其他",
+    "其它",
+    "略",
+    "不符合",
+    "不符合条件",
+    "不符合要求",
+    "不予受理",
+    "不予许可",
+    "不通过",
+    "驳回",
+    "拒绝",
+    "不行",
+    "不批",
+];
 
 /// A refusal note that gives no reason: empty, a placeholder, or too short to say anything.
 pub fn is_reasonless(note: &str) -> bool {
-    let core: String = note.chars().filter(|c| !c.is_ascii_punctuation() && !c.is_whitespace() && !"。，、；：！？（）“”".contains(*c)).collect();
+    let core: String =
+        note.chars().filter(|c| !c.is_ascii_punctuation() && !c.is_whitespace() && !"。，、；：！？（）“”".contains(*c)).collect();
     core.chars().count() < 4 || NOT_A_REASON.contains(&core.as_str())
 }
 
@@ -157,7 +174,10 @@ pub fn state_findings(v: &CaseView, published: &Published, calendar: &WorkCalend
                     continue;
                 }
                 if e.kind != EventKind::BranchRejected && expected != Some(e.step.as_str()) {
-                    out.push(finding(Rule::StepOrder, format!("{}“{}”不是当前环节（应为“{}”）", b.department_name, e.step, expected.unwrap_or("无"))));
+                    out.push(finding(
+                        Rule::StepOrder,
+                        format!("{}“{}”不是当前环节（应为“{}”）", b.department_name, e.step, expected.unwrap_or("无")),
+                    ));
                 }
                 match e.kind {
                     EventKind::StepCompleted => *pos += 1,
@@ -178,25 +198,36 @@ pub fn state_findings(v: &CaseView, published: &Published, calendar: &WorkCalend
     // 收费: what the window recorded against the published standard.
     if let Some(fee) = c.fee_fen {
         let waived = fee == 0 && published.waivable && fee_note(v).contains('免');
-        if fee != published.fee_fen && !waived {
-            out.push(lead(
-                Rule::FeeMismatch,
-                String::new(),
-                Level::Red,
-                format!("实收{}，公示标准{}", yuan(fee), yuan(published.fee_fen)),
-            ));
+        if !fee_allowed(fee, &published.fees) && !waived {
+            let standard = if published.fees.is_empty() {
+                "不收费".to_string()
+            } else {
+                published.fees.iter().map(|f| yuan(*f)).collect::<Vec<_>>().join("、")
+            };
+            out.push(lead(Rule::FeeMismatch, String::new(), Level::Red, format!("实收{}，公示收费标准：{standard}", yuan(fee))));
         }
     }
 
     if c.corrections > s.max_corrections {
-        out.push(lead(Rule::Corrections, String::new(), Level::Red, format!("已要求补正{}次（上限{}次），未做到一次性告知", c.corrections, s.max_corrections)));
+        out.push(lead(
+            Rule::Corrections,
+            String::new(),
+            Level::Red,
+            format!("已要求补正{}次（上限{}次），未做到一次性告知", c.corrections, s.max_corrections),
+        ));
     }
     out
 }
 
 /// What only the moment of a change shows: a step finished after its deadline, an item
 /// accepted while not published.
-pub fn transition_findings(before: Option<&Case>, after: &Case, published: &Published, calendar: &WorkCalendar, today: NaiveDate) -> Vec<Finding> {
+pub fn transition_findings(
+    before: Option<&Case>,
+    after: &Case,
+    published: &Published,
+    calendar: &WorkCalendar,
+    today: NaiveDate,
+) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(before) = before {
         for old in &before.branches {
@@ -210,7 +241,12 @@ pub fn transition_findings(before: Option<&Case>, after: &Case, published: &Publ
                     level: Level::Red,
                     department_code: old.department_code.clone(),
                     department_name: old.department_name.clone(),
-                    detail: format!("{}“{}”环节超期{}个工作日完成（时限{due}）", old.department_name, step.name, calendar.working_days_between(d, today).max(1)),
+                    detail: format!(
+                        "{}“{}”环节超期{}个工作日完成（时限{due}）",
+                        old.department_name,
+                        step.name,
+                        calendar.working_days_between(d, today).max(1)
+                    ),
                 });
             }
         }
@@ -227,6 +263,19 @@ pub fn transition_findings(before: Option<&Case>, after: &Case, published: &Publ
         });
     }
     out
+}
+
+/// Whether `fee` is what some combination of the published fees adds up to.
+pub fn fee_allowed(fee: i64, published: &[i64]) -> bool {
+    if fee == 0 {
+        return published.iter().all(|f| *f == 0);
+    }
+    // Items publish a handful of fees; beyond 16 only the exact total and single fees count.
+    if published.len() > 16 {
+        return fee == published.iter().sum::<i64>() || published.contains(&fee);
+    }
+    (1u32..(1 << published.len()))
+        .any(|mask| published.iter().enumerate().filter(|(i, _)| mask & (1 << i) != 0).map(|(_, f)| f).sum::<i64>() == fee)
 }
 
 fn step_scope(branch: i64, step: &str) -> String {
@@ -254,6 +303,16 @@ mod tests {
         assert!(is_reasonless("不行"));
         assert!(!is_reasonless("申请人不满18周岁，不符合《条例》第五条"));
         assert!(!is_reasonless("缺少户口簿原件"));
+    }
+
+    #[test]
+    fn fees_may_combine_published_amounts() {
+        assert!(fee_allowed(2000, &[2000, 1000]));
+        assert!(fee_allowed(3000, &[2000, 1000]));
+        assert!(!fee_allowed(2500, &[2000, 1000]));
+        assert!(!fee_allowed(500, &[]));
+        assert!(fee_allowed(0, &[]));
+        assert!(!fee_allowed(0, &[2000]), "free only with a waiver");
     }
 
     proptest! {

@@ -46,7 +46,7 @@ pub struct GroupRow {
     pub code: String,
     pub name: String,
     pub total: i64,
-    /// Finished (concluded, delivered, refused at acceptance).
+    /// Concluded (办结, including delivered); refusals at acceptance are not conclusions.
     pub finished: i64,
     /// Finished on or before the deadline.
     pub on_time: i64,
@@ -161,7 +161,8 @@ pub struct Statistics {
 }
 
 /// Table headers of [`GroupRow`] exports.
-pub const GROUP_HEADERS: &[&str] = &["名称", "办件量", "已办结", "按时办结", "按时办结率", "超期在办", "网办率", "零跑动率", "平均办理工作日", "平均承诺工作日"];
+pub const GROUP_HEADERS: &[&str] =
+    &["名称", "办件量", "已办结", "按时办结", "按时办结率", "超期在办", "网办率", "零跑动率", "平均办理工作日", "平均承诺工作日"];
 
 impl Statistics {
     /// One table as CSV: `department`, `item`, `region`, `channel` or `satisfaction`.
@@ -172,8 +173,11 @@ impl Statistics {
             "region" => &self.by_region,
             "channel" => &self.by_channel,
             "satisfaction" => {
-                let rows: Vec<Vec<String>> =
-                    self.satisfaction.iter().map(|s| vec![s.name.clone(), s.ratings.to_string(), s.satisfied.to_string(), s.rate()]).collect();
+                let rows: Vec<Vec<String>> = self
+                    .satisfaction
+                    .iter()
+                    .map(|s| vec![s.name.clone(), s.ratings.to_string(), s.satisfied.to_string(), s.rate()])
+                    .collect();
                 return Some(crate::charts::csv(&["部门", "评价数", "满意（含基本满意）", "满意率"], &rows));
             }
             "hotspots" => {
@@ -233,7 +237,8 @@ impl Oversight {
 
         let mut total = GroupRow { name: "合计".into(), ..Default::default() };
         let mut groups: [BTreeMap<String, GroupRow>; 4] = Default::default();
-        let date_of = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| yiwang_cases::china_date(t.with_timezone(&chrono::Utc)));
+        let date_of =
+            |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| yiwang_cases::china_date(t.with_timezone(&chrono::Utc)));
         for f in &facts {
             let target_promised = match promised.get(&f.target_code) {
                 Some(p) => *p,
@@ -248,7 +253,7 @@ impl Oversight {
             };
             let due = f.due_date.as_deref().and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok());
             let concluded = f.concluded_at.as_deref().and_then(date_of);
-            let finished = matches!(f.status, CaseStatus::Concluded | CaseStatus::Delivered | CaseStatus::NotAccepted);
+            let finished = concluded.is_some() && matches!(f.status, CaseStatus::Concluded | CaseStatus::Delivered);
             let on_time = finished && matches!((concluded, due), (Some(c), Some(d)) if c <= d);
             let running = matches!(f.status, CaseStatus::Submitted | CaseStatus::InProgress);
             let overdue = running && due.is_some_and(|d| today > d);
@@ -261,7 +266,8 @@ impl Oversight {
             if let Some(m) = date_of(&f.submitted_at).map(crate::month_of).and_then(|m| months.iter().position(|x| *x == m)) {
                 per_month[m] += 1;
             }
-            let (dept_name, region_code) = departments.get(&f.lead_department).cloned().unwrap_or_else(|| (f.lead_department_name.clone(), String::new()));
+            let (dept_name, region_code) =
+                departments.get(&f.lead_department).cloned().unwrap_or_else(|| (f.lead_department_name.clone(), String::new()));
             let region_name = regions.get(&region_code).cloned().unwrap_or_else(|| region_code.clone());
             let keys = [
                 (f.lead_department.clone(), dept_name),

@@ -37,7 +37,8 @@ impl Default for TicketDeadlines {
 pub const HOTLINE_CODE: &str = "12345";
 pub const HOTLINE_NAME: &str = "12345热线工作机构";
 
-const TICKET_COLUMNS: &str = "ticket_id, number, kind, priority, status, title, content, item_code, item_name, department_code, department_name,
+const TICKET_COLUMNS: &str =
+    "ticket_id, number, kind, priority, status, title, content, item_code, item_name, department_code, department_name,
     submitter, account, contact_name, contact_phone, query_hash, master_id, due_at, escalation, reply, replied_at, follow_up, satisfaction,
     created_at, updated_at, closed_at";
 
@@ -448,8 +449,14 @@ impl Oversight {
                         .execute(&mut *tx)
                         .await?;
                     if let Some(acct) = account {
-                        yiwang_notify::inbox::post(&mut tx, &acct, "您的诉求已答复", &format!("工单{number}：{note}"), Some(&format!("/tickets/{mid}")))
-                            .await?;
+                        yiwang_notify::inbox::post(
+                            &mut tx,
+                            &acct,
+                            "您的诉求已答复",
+                            &format!("工单{number}：{note}"),
+                            Some(&format!("/tickets/{mid}")),
+                        )
+                        .await?;
                     }
                 }
                 self.event(&mut tx, &mid, action.label(), Some(&staff.username), &format!("随主工单{}{status}", t.number)).await?;
@@ -570,7 +577,8 @@ impl Oversight {
                     .execute(&mut *tx)
                     .await?;
                 let what = if level == 2 { "提级督办" } else { "超期督办" };
-                self.event(&mut tx, &t.ticket_id, what, Some("system"), &format!("办理时限{}已过", crate::local_minutes(&t.due_at))).await?;
+                self.event(&mut tx, &t.ticket_id, what, Some("system"), &format!("办理时限{}已过", crate::local_minutes(&t.due_at)))
+                    .await?;
                 escalated += 1;
             }
             let subject = Subject { id: &t.ticket_id, reference: &t.number, title: &t.title };

@@ -105,7 +105,14 @@ fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, promised_days:
         _ => {}
     }
     if window && matches!(case.status, CaseStatus::InProgress | CaseStatus::Concluded) {
-        out.push(ActionForm { action: "charge_fee", label: t("收费登记", "Record fee"), branch: None, needs_text: false, danger: false, amount: true });
+        out.push(ActionForm {
+            action: "charge_fee",
+            label: t("收费登记", "Record fee"),
+            branch: None,
+            needs_text: false,
+            danger: false,
+            amount: true,
+        });
     }
     out
 }
