@@ -7,6 +7,7 @@ pub mod api_cases;
 pub mod api_exchange;
 pub mod api_ledger;
 pub mod api_licences;
+pub mod api_oversight;
 pub mod auth;
 pub mod error;
 pub mod i18n;
@@ -58,6 +59,8 @@ pub struct App {
     pub ledger: yiwang_ledger::Ledger,
     /// Data sharing between departments and the access log.
     pub exchange: yiwang_exchange::Exchange,
+    /// Electronic supervision, ratings, 12345 tickets and statistics.
+    pub oversight: yiwang_oversight::Oversight,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -161,6 +164,28 @@ pub fn router(app: AppState) -> Router {
         .route("/exchange/logs/{id}", get(api_exchange::log_entry))
         .route("/exchange/keys", get(api_exchange::keys))
         .route("/me/data-access", get(api_exchange::my_data_access))
+        .route("/oversight/alerts", get(api_oversight::alerts))
+        .route("/oversight/alerts/{id}", get(api_oversight::alert))
+        .route("/oversight/alerts/{id}/actions", post(api_oversight::alert_action))
+        .route("/oversight/scores", get(api_oversight::scores))
+        .route("/oversight/followups", get(api_oversight::followups))
+        .route("/oversight/followups/{id}/actions", post(api_oversight::followup_action))
+        .route("/oversight/visits", post(api_oversight::open_visit))
+        .route("/oversight/tickets", get(api_oversight::staff_tickets))
+        .route("/oversight/tickets/{id}", get(api_oversight::staff_ticket))
+        .route("/oversight/tickets/{id}/actions", post(api_oversight::ticket_action))
+        .route("/oversight/statistics", get(api_oversight::statistics))
+        .route("/oversight/statistics.csv", get(api_oversight::statistics_csv))
+        .route("/cases/{id}/rating", get(api_oversight::case_rating).post(api_oversight::rate_case))
+        .route("/tickets", get(api_oversight::my_tickets).post(api_oversight::submit_ticket))
+        .route("/tickets/{id}", get(api_oversight::my_ticket))
+        .route("/tickets/{id}/follow-up", post(api_oversight::follow_up))
+        .route("/reports", post(api_oversight::anonymous_report))
+        .route("/reports/track", post(api_oversight::track_report))
+        .route("/visits/{id}", get(api_oversight::visit))
+        .route("/visits/{id}/rating", post(api_oversight::rate_visit))
+        .route("/public/ratings", get(api_oversight::public_ratings))
+        .route("/public/statistics", get(api_oversight::public_statistics))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()

@@ -58,6 +58,14 @@ pub struct Settings {
     pub ledger_capture: bool,
     /// Seconds between signed tree heads while the log grows.
     pub ledger_head_interval_secs: u64,
+    /// Working days a department has to rectify and answer a bad review (local rules: 5 or 15).
+    pub bad_review_followup_days: u32,
+    /// 12345 deadlines: urgent (hours), general and complex (working days).
+    pub ticket_urgent_hours: i64,
+    pub ticket_general_days: u32,
+    pub ticket_complex_days: u32,
+    /// More correction requests than this on one case raise a supervision alert.
+    pub max_corrections: i64,
 }
 
 impl Default for Settings {
@@ -83,6 +91,11 @@ impl Default for Settings {
             ledger_signing: "SM2-SM3".into(),
             ledger_capture: true,
             ledger_head_interval_secs: 60,
+            bad_review_followup_days: 5,
+            ticket_urgent_hours: 2,
+            ticket_general_days: 7,
+            ticket_complex_days: 15,
+            max_corrections: 2,
         }
     }
 }
@@ -190,6 +203,19 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), Default::default()))
 }
 
+/// Supervision, ratings and ticket deadlines from settings.
+pub fn oversight_settings(settings: &Settings) -> yiwang_oversight::OversightSettings {
+    let mut o = yiwang_oversight::OversightSettings::default();
+    o.followup_days = settings.bad_review_followup_days;
+    o.tickets = yiwang_oversight::TicketDeadlines {
+        urgent_hours: settings.ticket_urgent_hours,
+        general_days: settings.ticket_general_days,
+        complex_days: settings.ticket_complex_days,
+    };
+    o.rules.max_corrections = settings.max_corrections;
+    o
+}
+
 /// The master key that protects seal private keys: from the setting, or from its file (made
 /// with a fresh random key on first start).
 pub fn master_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
@@ -290,10 +316,13 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let identity = identity(settings, db.clone())?;
     let licences = licences(settings, db.clone())?;
     let exchange = exchange(settings, db.clone()).await?;
+    let watch = Arc::new(yiwang_oversight::Watch::default());
     let cases = cases(settings, db.clone(), catalog.clone())?
         .with_hook(Arc::new(licences.clone()))
         .with_wallet(Arc::new(licences.clone()))
-        .with_shared_data(Arc::new(exchange.clone()));
+        .with_shared_data(Arc::new(exchange.clone()))
+        .with_observer(watch.clone());
+    let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings(settings));
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -317,6 +346,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
+        oversight,
         cases,
         licences,
         ledger,
@@ -337,6 +367,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     yiwang_web::metrics_handle();
     let background = yiwang_web::spawn_background(app.clone());
     let sequencer = tokio::spawn(app.ledger.clone().run());
+    let supervision = tokio::spawn(app.oversight.clone().run());
     let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!(url = %format!("http://{}", settings.listen), database = %redact(&settings.database_url), "yiwang serving");
     let router = yiwang_web::router(app.clone());
@@ -345,6 +376,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
         .await?;
     background.abort();
     sequencer.abort();
+    supervision.abort();
     if let Err(e) = app.ledger.sequence_now().await {
         tracing::warn!(error = %e, "final ledger sequencing failed; the queue is kept for the next start");
     }
