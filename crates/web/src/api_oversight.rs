@@ -12,8 +12,8 @@ use yiwang_oversight::ratings::MonthlyResults;
 use yiwang_oversight::stats::{Period, Statistics};
 use yiwang_oversight::tickets::TicketAction;
 use yiwang_oversight::{
-    is_supervisor, Alert, AlertAction, AlertFilter, AlertStatus, Followup, Level, Rating, RatingInput, Score, Ticket, TicketEvent, TicketInput,
-    Visit,
+    is_supervisor, Alert, AlertAction, AlertFilter, AlertStatus, Followup, Level, Rating, RatingInput, Score, Ticket, TicketEvent,
+    TicketInput, Visit,
 };
 
 use crate::api::{ApiJson, ApiQuery};
@@ -111,7 +111,11 @@ pub struct ActiveQuery {
 
 /// 差评整改 tasks of the department (all for supervisors).
 #[utoipa::path(get, path = "/api/v1/oversight/followups", tag = "oversight", params(ActiveQuery), responses((status = 200, body = Vec<Followup>)))]
-pub async fn followups(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ActiveQuery>) -> ApiResult<Json<Vec<Followup>>> {
+pub async fn followups(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    ApiQuery(q): ApiQuery<ActiveQuery>,
+) -> ApiResult<Json<Vec<Followup>>> {
     staff.require(Permission::Workbench)?;
     Ok(Json(app.oversight.followups(&staff.staff, q.active.unwrap_or(false)).await?))
 }
@@ -134,7 +138,9 @@ pub async fn run_followup_action(app: &AppState, staff: &StaffSession, id: &str,
     let o = &app.oversight;
     let (s, src) = (&staff.staff, staff.source.as_str());
     Ok(match a {
-        FollowupAction::Reply { verification, rectification, reply } => o.reply_followup(s, src, id, verification, rectification, reply).await?,
+        FollowupAction::Reply { verification, rectification, reply } => {
+            o.reply_followup(s, src, id, verification, rectification, reply).await?
+        }
         FollowupAction::Appeal { reason } => o.appeal_followup(s, src, id, reason).await?,
         FollowupAction::Decide { uphold, note } => o.decide_appeal(s, src, id, *uphold, note).await?,
         FollowupAction::Close => o.close_followup(s, src, id).await?,
@@ -176,7 +182,11 @@ pub struct TicketView {
 
 /// 12345 tickets: all for operators (supervisors), the department's otherwise.
 #[utoipa::path(get, path = "/api/v1/oversight/tickets", tag = "oversight", params(ActiveQuery), responses((status = 200, body = Vec<Ticket>)))]
-pub async fn staff_tickets(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<ActiveQuery>) -> ApiResult<Json<Vec<Ticket>>> {
+pub async fn staff_tickets(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    ApiQuery(q): ApiQuery<ActiveQuery>,
+) -> ApiResult<Json<Vec<Ticket>>> {
     staff.require(Permission::Workbench)?;
     Ok(Json(app.oversight.tickets(&staff.staff, q.active.unwrap_or(false)).await?))
 }
@@ -227,14 +237,20 @@ impl PeriodQuery {
 
 /// 统计分析 for supervisors.
 #[utoipa::path(get, path = "/api/v1/oversight/statistics", tag = "oversight", params(PeriodQuery), responses((status = 200, body = Statistics)))]
-pub async fn statistics(State(app): State<AppState>, staff: StaffSession, ApiQuery(q): ApiQuery<PeriodQuery>) -> ApiResult<Json<Statistics>> {
+pub async fn statistics(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    ApiQuery(q): ApiQuery<PeriodQuery>,
+) -> ApiResult<Json<Statistics>> {
     supervisors_only(&staff)?;
     Ok(Json(app.oversight.statistics(q.period(&app)?).await?))
 }
 
 /// A statistics table as CSV (UTF-8 with BOM, opens in Excel).
 pub fn csv_response(s: &Statistics, table: &str) -> Result<Response, AppError> {
-    let body = s.csv(table).ok_or_else(|| AppError::bad_request("BAD_QUERY", "table 应为 department、item、region、channel、satisfaction 或 hotspots"))?;
+    let body = s
+        .csv(table)
+        .ok_or_else(|| AppError::bad_request("BAD_QUERY", "table 应为 department、item、region、channel、satisfaction 或 hotspots"))?;
     let name = format!("attachment; filename=\"yiwang-{table}-{}-{}.csv\"", s.from, s.to);
     let mut res = body.into_response();
     res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
@@ -275,7 +291,11 @@ pub async fn case_rating(State(app): State<AppState>, person: PersonSession, Pat
 
 /// 诉求登记 (signed in).
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "oversight", request_body = TicketInput, responses((status = 200, body = Ticket)))]
-pub async fn submit_ticket(State(app): State<AppState>, person: PersonSession, ApiJson(input): ApiJson<TicketInput>) -> ApiResult<Json<Ticket>> {
+pub async fn submit_ticket(
+    State(app): State<AppState>,
+    person: PersonSession,
+    ApiJson(input): ApiJson<TicketInput>,
+) -> ApiResult<Json<Ticket>> {
     let a = applicant(&person, AgentScope::Apply)?;
     Ok(Json(app.oversight.submit_ticket(Some(&a), &TicketInput { anonymous: false, ..input }).await?.0))
 }
@@ -347,7 +367,11 @@ pub async fn visit(State(app): State<AppState>, Path(id): Path<String>) -> ApiRe
 }
 
 #[utoipa::path(post, path = "/api/v1/visits/{id}/rating", tag = "oversight", request_body = RatingInput, responses((status = 200, body = Rating)))]
-pub async fn rate_visit(State(app): State<AppState>, Path(id): Path<String>, ApiJson(input): ApiJson<RatingInput>) -> ApiResult<Json<Rating>> {
+pub async fn rate_visit(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<RatingInput>,
+) -> ApiResult<Json<Rating>> {
     Ok(Json(app.oversight.rate_visit(&id, &input).await?))
 }
 

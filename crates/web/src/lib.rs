@@ -39,6 +39,8 @@ pub use ops::metrics_handle;
 pub struct WebSettings {
     /// Mark cookies `Secure` (set when served over TLS) and send HSTS.
     pub secure_cookies: bool,
+    /// Public base URL for links shown as QR codes (window rating).
+    pub public_url: String,
 }
 
 /// Everything handlers need, shared by all requests.
@@ -221,7 +223,16 @@ pub fn router(app: AppState) -> Router {
         .route("/exchange/grants/{id}", post(pages::exchange::decide))
         .route("/exchange/members", get(pages::exchange::members).post(pages::exchange::register_member))
         .route("/exchange/members/state", post(pages::exchange::member_state))
-        .route("/exchange/stats", get(pages::exchange::stats));
+        .route("/exchange/stats", get(pages::exchange::stats))
+        .route("/oversight", get(pages::oversight::dashboard))
+        .route("/oversight/alerts/{id}", get(pages::oversight::alert).post(pages::oversight::alert_action))
+        .route("/oversight/followups", get(pages::oversight::followups))
+        .route("/oversight/followups/{id}", post(pages::oversight::followup_action))
+        .route("/oversight/visits", post(pages::oversight::open_visit))
+        .route("/oversight/tickets", get(pages::oversight::tickets))
+        .route("/oversight/tickets/{id}", get(pages::oversight::ticket).post(pages::oversight::ticket_action))
+        .route("/oversight/stats", get(pages::oversight::stats))
+        .route("/oversight/stats.csv", get(pages::oversight::stats_csv));
 
     // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the
     // portal's session, CSRF, tracing-span and page-header layers, which cost a tenth of a
@@ -275,6 +286,14 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox", get(pages::cases::inbox_page))
         .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/account/data-access", get(pages::exchange::my_data_access))
+        .route("/cases/{id}/rating", post(pages::oversight::rate_case))
+        .route("/tickets", get(pages::oversight::my_tickets).post(pages::oversight::submit_ticket))
+        .route("/tickets/{id}", get(pages::oversight::my_ticket))
+        .route("/tickets/{id}/follow-up", post(pages::oversight::follow_up))
+        .route("/report", get(pages::oversight::report_form).post(pages::oversight::report))
+        .route("/report/track", post(pages::oversight::track))
+        .route("/oversight", get(pages::oversight::public))
+        .route("/rate/{id}", get(pages::oversight::rate_visit_form).post(pages::oversight::rate_visit))
         .route("/licences", get(pages::licences::wallet))
         .route("/licences/{identifier}", get(pages::licences::licence))
         .route("/licences/{identifier}/file", get(pages::licences::file))

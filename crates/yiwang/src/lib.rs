@@ -205,15 +205,17 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
 
 /// Supervision, ratings and ticket deadlines from settings.
 pub fn oversight_settings(settings: &Settings) -> yiwang_oversight::OversightSettings {
-    let mut o = yiwang_oversight::OversightSettings::default();
-    o.followup_days = settings.bad_review_followup_days;
-    o.tickets = yiwang_oversight::TicketDeadlines {
-        urgent_hours: settings.ticket_urgent_hours,
-        general_days: settings.ticket_general_days,
-        complex_days: settings.ticket_complex_days,
-    };
-    o.rules.max_corrections = settings.max_corrections;
-    o
+    let defaults = yiwang_oversight::OversightSettings::default();
+    yiwang_oversight::OversightSettings {
+        followup_days: settings.bad_review_followup_days,
+        tickets: yiwang_oversight::TicketDeadlines {
+            urgent_hours: settings.ticket_urgent_hours,
+            general_days: settings.ticket_general_days,
+            complex_days: settings.ticket_complex_days,
+        },
+        rules: yiwang_oversight::RuleSettings { max_corrections: settings.max_corrections, ..defaults.rules.clone() },
+        ..defaults
+    }
 }
 
 /// The master key that protects seal private keys: from the setting, or from its file (made
@@ -355,7 +357,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         catalog,
         provider: Arc::new(Provider::new(identity.clone())),
         identity,
-        settings: WebSettings { secure_cookies: settings.secure_cookies },
+        settings: WebSettings {
+            secure_cookies: settings.secure_cookies,
+            public_url: settings.public_url.trim_end_matches('/').to_string(),
+        },
         imports: Default::default(),
         login_limiter: Default::default(),
     }))

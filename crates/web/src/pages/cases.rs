@@ -174,6 +174,11 @@ struct CasePage {
     deliveries: Vec<DeliveryOption>,
     problems: Vec<Problem>,
     notice: Option<String>,
+    /// 好差评: the applicant's rating once given, or the form while the case is finished.
+    rating: Option<yiwang_oversight::Rating>,
+    can_rate: bool,
+    rate_action: String,
+    rating_error: Option<String>,
 }
 
 pub struct MaterialRow {
@@ -194,7 +199,13 @@ async fn case_page(app: &AppState, c: Chrome, case: Case, problems: Vec<Problem>
         .collect();
     let en = c.en;
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let rating = app.oversight.rating_of_case(&v.case.case_id).await?;
+    let finished = matches!(v.case.status, CaseStatus::Concluded | CaseStatus::Delivered | CaseStatus::NotAccepted);
     let mut res = render(CasePage {
+        can_rate: finished && rating.is_none(),
+        rate_action: format!("/cases/{}/rating", v.case.case_id),
+        rating,
+        rating_error: None,
         fields: field_views(&p.form, &v.case.form, &problems, en),
         deliveries: delivery_options(v.case.delivery, en),
         editable,
@@ -208,10 +219,23 @@ async fn case_page(app: &AppState, c: Chrome, case: Case, problems: Vec<Problem>
     Ok(res)
 }
 
-pub async fn my_case(State(app): State<AppState>, c: Chrome, person: PersonSession, Path(id): Path<String>) -> PageResult {
+#[derive(serde::Deserialize)]
+pub struct CaseQuery {
+    /// Why a rating was refused (after the rating form's redirect).
+    pub rating_error: Option<String>,
+}
+
+pub async fn my_case(
+    State(app): State<AppState>,
+    c: Chrome,
+    person: PersonSession,
+    Path(id): Path<String>,
+    Query(q): Query<CaseQuery>,
+) -> PageResult {
     let a = applicant(&person, AgentScope::View)?;
     let case = app.cases.case_for_owner(&a, &id).await?;
-    case_page(&app, c, case, vec![], None).await
+    let notice = q.rating_error.map(|e| e.chars().take(200).collect::<String>());
+    case_page(&app, c, case, vec![], notice).await
 }
 
 fn version_of(form: &[(String, String)]) -> Result<i64, AppError> {

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod exchange;
 pub mod ledger;
 pub mod licences;
+pub mod oversight;
 pub mod staff;
 pub mod staff_accounts;
 pub mod staff_cases;
