@@ -228,7 +228,9 @@ impl Oversight {
         let mut findings = rules::state_findings(&view, &published, calendar, today, &self.settings.rules);
         for (before, after) in changes {
             let p = self.published(facts, after).await;
-            findings.extend(rules::transition_findings(before.as_ref(), after, &p, calendar, today));
+            // The day the change happened, not the day it is evaluated: evaluation may lag.
+            let then = chrono::DateTime::parse_from_rfc3339(&after.updated_at).map(|t| china_date(t.with_timezone(&Utc))).unwrap_or(today);
+            findings.extend(rules::transition_findings(before.as_ref(), after, &p, calendar, then));
         }
         let reference = view.case.case_number.clone().unwrap_or_else(|| view.case.case_id.clone());
         let subject = Subject { id: case_id, reference: &reference, title: &view.case.title };

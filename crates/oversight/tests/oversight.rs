@@ -491,3 +491,40 @@ async fn statistics_count_cases_ratings_and_hotspots() {
         assert_eq!(empty.total.on_time_rate(), "—");
     }
 }
+
+#[tokio::test]
+async fn demo_history_replays_into_alerts_ratings_and_tickets() {
+    for w in worlds().await {
+        let p = demo::province().unwrap();
+        // Loaded "today" (23 Nov 2026): the history runs from late September.
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap();
+        w.clock.set(now);
+        assert!(!yiwang_oversight::demo::loaded(&w.oversight).await.unwrap());
+        let r = yiwang_oversight::demo::load(&w.oversight, &p, now).await.unwrap();
+        assert!(yiwang_oversight::demo::loaded(&w.oversight).await.unwrap());
+        assert_eq!((r.cases, r.ratings, r.tickets), (11, 6, 4));
+        let red: Vec<Alert> =
+            w.oversight.alerts(&supervisor(), AlertFilter { level: Some(Level::Red), ..Default::default() }).await.unwrap();
+        let rules: std::collections::HashSet<Rule> = red.iter().map(|a| a.rule).collect();
+        for rule in
+            [Rule::StepDeadline, Rule::CaseDeadline, Rule::RefusalReason, Rule::FeeMismatch, Rule::TicketDeadline, Rule::FollowupDeadline]
+        {
+            assert!(rules.contains(&rule), "{rule:?} in {rules:?}");
+        }
+        // Cases decided in time raised nothing red (the replay's own clock, not today's).
+        let on_time = w.cases.facts("2026-10-01T00:00:00.000Z", "2026-12-01T00:00:00.000Z").await.unwrap();
+        let delivered =
+            on_time.iter().find(|f| f.title.contains("居民身份证") && f.status == CaseStatus::Delivered && f.corrections == 0).unwrap();
+        assert!(
+            w.alerts_of(&delivered.case_id).await.iter().all(|a| a.level == Level::Yellow || a.rule == Rule::FeeMismatch),
+            "{:?}",
+            w.alerts_of(&delivered.case_id).await
+        );
+        let gaj = w.oversight.scores("2026-11").await.unwrap().into_iter().find(|s| s.department_code == GAJ).unwrap();
+        assert!(gaj.score < 100, "{gaj:?}");
+        // Loading twice is refused by the caller's check; the statistics see the history.
+        let s = w.oversight.statistics(stats::Period::parse("2026-09-01", "2026-11-30").unwrap()).await.unwrap();
+        assert_eq!(s.total.total, 11);
+        assert!(!s.satisfaction.is_empty() && !s.hotspots.is_empty());
+    }
+}

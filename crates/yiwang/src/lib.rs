@@ -345,6 +345,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         let n = yiwang_exchange::demo::load(&exchange).await?;
         tracing::info!(resources = n, "demo data sharing loaded");
     }
+    if settings.demo && catalog.demo_loaded().await? && !yiwang_oversight::demo::loaded(&oversight).await? {
+        let r = yiwang_oversight::demo::load(&oversight, &demo::province()?, chrono::Utc::now()).await?;
+        tracing::info!(cases = r.cases, ratings = r.ratings, tickets = r.tickets, alerts = r.alerts, "demo supervision history replayed");
+    }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
