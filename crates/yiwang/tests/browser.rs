@@ -490,3 +490,55 @@ async fn licence_journey() {
     let _ = std::fs::remove_file(&pdf);
     c.close().await.unwrap();
 }
+
+/// The department score shown on the supervision dashboard.
+async fn score_of(c: &Client, department: &str) -> i64 {
+    let cell = wait_css(c, &format!("tr.score[data-department='{department}'] .score-value")).await;
+    cell.text().await.unwrap().trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervision_and_rating_journey() {
+    let Some((c, _driver)) = browser().await else { return };
+    let (base, _db) = start_server().await;
+    let mut secrets = Secrets::new();
+    const GAJ: &str = "11360100104974650K";
+
+    // The supervisor sees the demo case left undecided for weeks as a red alert.
+    staff_login(&c, &base, "supervisor", &mut secrets).await;
+    click_and_wait(&c, wait_css(&c, "#oversight-link").await).await;
+    wait_css(&c, "tr.alert-red").await;
+    let list = c.find(Locator::Css("#alert-list")).await.unwrap().text().await.unwrap();
+    assert!(list.contains("居民身份证换领、补领") && list.contains("已超过时限"), "{list}");
+    let before = score_of(&c, GAJ).await;
+    assert!(before < 100, "the overdue case already cost the police bureau points: {before}");
+    let overdue =
+        c.find(Locator::XPath("//table[@id='alert-list']//tr[contains(@class,'alert-red')][contains(.,'环节时限')]//a")).await.unwrap();
+    click_and_wait(&c, overdue).await;
+    assert!(wait_css(&c, "#alert-detail").await.text().await.unwrap().contains("已超过时限"));
+    sign_out(&c).await;
+
+    // The public page before the citizen rates.
+    c.goto(&format!("{base}/oversight")).await.unwrap();
+    let count: i64 = wait_css(&c, "#rating-count").await.text().await.unwrap().trim().parse().unwrap();
+
+    // 张三 rates his finished passport case: very dissatisfied, with a reason.
+    citizen_login(&c, &base, "360102199003071236").await;
+    click_and_wait(&c, wait_css(&c, "#my-cases-link").await).await;
+    let link = c.find(Locator::XPath("//table[@id='my-cases']//a[contains(.,'普通护照签发')]")).await.unwrap();
+    click_and_wait(&c, link).await;
+    wait_css(&c, "#level-1").await.click().await.unwrap();
+    c.find(Locator::Css("#rating-comment")).await.unwrap().send_keys("制证进度一直查不到").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#submit-rating")).await.unwrap()).await;
+    assert!(wait_css(&c, "#my-rating").await.text().await.unwrap().contains("非常不满意"));
+    assert!(c.find(Locator::Css("#submit-rating")).await.is_err(), "one rating per case");
+    sign_out(&c).await;
+
+    // The public page counts it; the department's score drops.
+    c.goto(&format!("{base}/oversight")).await.unwrap();
+    let after: i64 = wait_css(&c, "#rating-count").await.text().await.unwrap().trim().parse().unwrap();
+    assert_eq!(after, count + 1);
+    staff_login(&c, &base, "supervisor", &mut secrets).await;
+    c.goto(&format!("{base}/staff/oversight")).await.unwrap();
+    assert_eq!(score_of(&c, GAJ).await, before - 2, "a bad review costs two points");
+}
