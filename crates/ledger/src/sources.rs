@@ -169,6 +169,44 @@ pub const SOURCES: &[Source] = &[
         columns: &["member_id", "department_code", "name", "public_key", "rate_per_sec", "disabled_at", "created_at", "created_by"],
         updates: true,
     },
+    // Supervision records: a red card, a rating or a ticket's history cannot disappear
+    // quietly. Raters, comments and ticket texts stay out (personal data).
+    Source {
+        name: "supervision_alert",
+        label: "电子监察预警",
+        table: "oversight_alerts",
+        key: &["alert_id"],
+        columns: &[
+            "alert_id",
+            "rule",
+            "subject",
+            "scope",
+            "level",
+            "status",
+            "department_code",
+            "detail",
+            "raised_at",
+            "red_at",
+            "updated_at",
+        ],
+        updates: true,
+    },
+    Source {
+        name: "rating",
+        label: "好差评",
+        table: "ratings",
+        key: &["rating_id"],
+        columns: &["rating_id", "kind", "case_id", "department_code", "item_code", "level", "excluded", "created_at"],
+        updates: true,
+    },
+    Source {
+        name: "ticket_event",
+        label: "12345工单办理过程",
+        table: "ticket_events",
+        key: &["id"],
+        columns: &["id", "ticket_id", "at", "kind", "actor"],
+        updates: false,
+    },
 ];
 
 pub fn source(name: &str) -> Option<&'static Source> {

@@ -569,13 +569,17 @@ impl Oversight {
                 });
             }
             let mut tx = self.db().begin().await?;
-            if level > t.escalation {
-                sqlx::query("UPDATE tickets SET escalation = $1, updated_at = $2 WHERE ticket_id = $3 AND escalation < $1")
+            let raised = level > t.escalation
+                && sqlx::query("UPDATE tickets SET escalation = $1, updated_at = $2 WHERE ticket_id = $3 AND escalation < $1")
                     .bind(level)
                     .bind(&now_text)
                     .bind(&t.ticket_id)
                     .execute(&mut *tx)
-                    .await?;
+                    .await?
+                    .rows_affected()
+                    == 1;
+            // Another node may have escalated it first: one event per level.
+            if raised {
                 let what = if level == 2 { "提级督办" } else { "超期督办" };
                 self.event(&mut tx, &t.ticket_id, what, Some("system"), &format!("办理时限{}已过", crate::local_minutes(&t.due_at)))
                     .await?;

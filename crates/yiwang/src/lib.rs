@@ -66,6 +66,8 @@ pub struct Settings {
     pub ticket_complex_days: u32,
     /// More correction requests than this on one case raise a supervision alert.
     pub max_corrections: i64,
+    /// Yellow warnings (queues and supervision) this many working days before a deadline.
+    pub warn_days: u32,
 }
 
 impl Default for Settings {
@@ -96,6 +98,7 @@ impl Default for Settings {
             ticket_general_days: 7,
             ticket_complex_days: 15,
             max_corrections: 2,
+            warn_days: 1,
         }
     }
 }
@@ -200,7 +203,8 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     };
     let years: Vec<i32> = calendar.years().collect();
     tracing::info!(?years, "working-day calendar loaded (other years count weekends only)");
-    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), Default::default()))
+    let case_settings = yiwang_cases::CaseSettings { warn_days: settings.warn_days, ..Default::default() };
+    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings))
 }
 
 /// Supervision, ratings and ticket deadlines from settings.
@@ -213,7 +217,7 @@ pub fn oversight_settings(settings: &Settings) -> yiwang_oversight::OversightSet
             general_days: settings.ticket_general_days,
             complex_days: settings.ticket_complex_days,
         },
-        rules: yiwang_oversight::RuleSettings { max_corrections: settings.max_corrections, ..defaults.rules.clone() },
+        rules: yiwang_oversight::RuleSettings { max_corrections: settings.max_corrections, warn_days: settings.warn_days },
         ..defaults
     }
 }

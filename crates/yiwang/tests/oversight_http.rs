@@ -130,6 +130,23 @@ async fn ratings_follow_ups_alerts_scores_and_statistics() {
             .await;
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
         assert_eq!(t.get_with(&format!("/api/v1/oversight/alerts/{alert_id}"), &sup.cookie).await.json()["status"], "closed");
+        // Every state of the alert and the rating went into the tamper-evident ledger.
+        t.app.ledger.sequence_now().await.unwrap();
+        let states: Vec<String> = yiwang_store::sqlx::query_scalar(
+            "SELECT record FROM ledger_entries WHERE source = 'supervision_alert' AND source_key = $1 ORDER BY leaf_index",
+        )
+        .bind(&alert_id)
+        .fetch_all(t.app.db.reader())
+        .await
+        .unwrap();
+        assert!(states.len() >= 3 && states.last().unwrap().contains("closed"), "{states:?}");
+        let rated: i64 =
+            yiwang_store::sqlx::query_scalar("SELECT COUNT(*) FROM ledger_entries WHERE source = 'rating' AND source_key = $1")
+                .bind(&rating_id)
+                .fetch_one(t.app.db.reader())
+                .await
+                .unwrap();
+        assert_eq!(rated, 1);
 
         // Scores and statistics are for supervisors.
         let scores = t.get_with("/api/v1/oversight/scores", &sup.cookie).await.json();

@@ -379,6 +379,7 @@ struct MyTicketsPage {
     tickets: Vec<Ticket>,
     kinds: Vec<(&'static str, &'static str)>,
     items: Vec<(String, String)>,
+    departments: Vec<(String, String)>,
     error: Option<String>,
     title: String,
     content: String,
@@ -399,8 +400,9 @@ async fn my_tickets_page(
     let a = applicant(person, AgentScope::View)?;
     let tickets = app.oversight.my_tickets(&a).await?;
     let items = app.catalog.list_public(&Default::default(), 1, 500).await?.items.into_iter().map(|i| (i.impl_code, i.name)).collect();
+    let departments = app.catalog.departments().await?.into_iter().map(|d| (d.credit_code, d.name)).collect();
     let failed = error.is_some();
-    let mut res = render(MyTicketsPage { kinds: kinds(c.en), c, tickets, items, error, title, content })?;
+    let mut res = render(MyTicketsPage { kinds: kinds(c.en), c, tickets, items, departments, error, title, content })?;
     if failed {
         *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
     }
