@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use yiwang_store::sqlx::{self, Row as _};
-use yiwang_store::{Row, Tx};
+use yiwang_store::{Db, Row};
 
 use crate::error::{OversightError, Result};
 use crate::model::{Alert, AlertStatus, Level, Rule};
@@ -60,14 +60,36 @@ pub struct Reconciled {
     pub cleared: usize,
 }
 
+/// One change a reconciliation makes.
+enum Step<'a> {
+    Raise(&'a Finding),
+    /// Turn a yellow red, or reopen a cleared warning whose condition is back.
+    Update {
+        id: String,
+        finding: &'a Finding,
+        turns_red: bool,
+    },
+    Detail {
+        id: String,
+        finding: &'a Finding,
+    },
+    Clear {
+        id: String,
+    },
+}
+
 /// Bring the stored alerts of one subject in line with `findings`: new ones open, yellow ones
 /// that came true turn red in place, yellow warnings nobody acted on clear when their
-/// condition is gone. Red alerts are never cleared by the rules.
-pub(crate) async fn reconcile(tx: &mut Tx, subject: &Subject<'_>, findings: Vec<Finding>, now: &str, month: &str) -> Result<Reconciled> {
+/// condition is gone. Red alerts are never cleared by the rules. Reads first and writes only
+/// when something changes, so evaluating a quiet case costs no write transaction.
+pub(crate) async fn reconcile(db: &Db, subject: &Subject<'_>, findings: Vec<Finding>, now: &str, month: &str) -> Result<Reconciled> {
     let rows = sqlx::query("SELECT alert_id, rule, scope, level, status, detail FROM oversight_alerts WHERE subject = $1")
         .bind(subject.id)
-        .fetch_all(&mut **tx)
+        .fetch_all(db.reader())
         .await?;
+    if rows.is_empty() && findings.is_empty() {
+        return Ok(Reconciled::default());
+    }
     let mut existing: HashMap<(String, String), (String, String, String, String)> = HashMap::new();
     for r in &rows {
         existing.insert(
@@ -86,11 +108,34 @@ pub(crate) async fn reconcile(tx: &mut Tx, subject: &Subject<'_>, findings: Vec<
             }
         }
     }
-    let mut out = Reconciled::default();
+    let mut steps = Vec::new();
     for (key, f) in &wanted {
         match existing.get(key) {
-            None => {
-                sqlx::query(
+            None => steps.push(Step::Raise(f)),
+            Some((id, level, status, detail)) => {
+                let turns_red = f.level == Level::Red && level == Level::Yellow.key();
+                if turns_red || status == AlertStatus::Cleared.key() {
+                    steps.push(Step::Update { id: id.clone(), finding: f, turns_red });
+                } else if detail != &f.detail && status == AlertStatus::Open.key() {
+                    steps.push(Step::Detail { id: id.clone(), finding: f });
+                }
+            }
+        }
+    }
+    for (key, (id, level, status, _)) in &existing {
+        if !wanted.contains_key(key) && level == Level::Yellow.key() && status == AlertStatus::Open.key() {
+            steps.push(Step::Clear { id: id.clone() });
+        }
+    }
+    let mut out = Reconciled::default();
+    if steps.is_empty() {
+        return Ok(out);
+    }
+    let mut tx = db.begin().await?;
+    for step in steps {
+        match step {
+            Step::Raise(f) => {
+                let n = sqlx::query(
                     "INSERT INTO oversight_alerts (alert_id, rule, subject, scope, level, status, reference, title, department_code,
                         department_name, detail, raised_at, red_at, updated_at, month)
                      VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11, $12, $11, $13)
@@ -109,53 +154,55 @@ pub(crate) async fn reconcile(tx: &mut Tx, subject: &Subject<'_>, findings: Vec<
                 .bind(now)
                 .bind((f.level == Level::Red).then_some(now))
                 .bind(month)
-                .execute(&mut **tx)
-                .await?;
-                out.raised += 1;
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                out.raised += n as usize;
             }
-            Some((id, level, status, detail)) => {
-                let turns_red = f.level == Level::Red && level == Level::Yellow.key();
-                let reopens = status == AlertStatus::Cleared.key();
-                if turns_red || reopens {
-                    sqlx::query(
-                        "UPDATE oversight_alerts SET level = $1, status = CASE WHEN status = 'cleared' THEN 'open' ELSE status END,
-                            detail = $2, red_at = COALESCE(red_at, $3), closing_note = CASE WHEN status = 'cleared' THEN NULL ELSE closing_note END,
-                            updated_at = $4 WHERE alert_id = $5",
-                    )
-                    .bind(if turns_red { Level::Red.key() } else { level.as_str() })
-                    .bind(&f.detail)
-                    .bind(turns_red.then_some(now))
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                    if turns_red {
-                        out.turned_red += 1;
-                    } else {
-                        out.raised += 1;
-                    }
-                } else if detail != &f.detail && status == AlertStatus::Open.key() {
-                    sqlx::query("UPDATE oversight_alerts SET detail = $1, updated_at = $2 WHERE alert_id = $3")
-                        .bind(&f.detail)
-                        .bind(now)
-                        .bind(id)
-                        .execute(&mut **tx)
-                        .await?;
+            Step::Update { id, finding, turns_red } => {
+                sqlx::query(
+                    "UPDATE oversight_alerts SET level = CASE WHEN $1 THEN 'red' ELSE level END,
+                        status = CASE WHEN status = 'cleared' THEN 'open' ELSE status END,
+                        detail = $2, red_at = CASE WHEN $1 THEN COALESCE(red_at, $3) ELSE red_at END,
+                        closing_note = CASE WHEN status = 'cleared' THEN NULL ELSE closing_note END, updated_at = $3
+                     WHERE alert_id = $4",
+                )
+                .bind(turns_red)
+                .bind(&finding.detail)
+                .bind(now)
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?;
+                if turns_red {
+                    out.turned_red += 1;
+                } else {
+                    out.raised += 1;
                 }
             }
-        }
-    }
-    for (key, (id, level, status, _)) in &existing {
-        if !wanted.contains_key(key) && level == Level::Yellow.key() && status == AlertStatus::Open.key() {
-            sqlx::query("UPDATE oversight_alerts SET status = 'cleared', closing_note = $1, updated_at = $2 WHERE alert_id = $3")
+            Step::Detail { id, finding } => {
+                sqlx::query("UPDATE oversight_alerts SET detail = $1, updated_at = $2 WHERE alert_id = $3 AND status = 'open'")
+                    .bind(&finding.detail)
+                    .bind(now)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Step::Clear { id } => {
+                let n = sqlx::query(
+                    "UPDATE oversight_alerts SET status = 'cleared', closing_note = $1, updated_at = $2
+                     WHERE alert_id = $3 AND status = 'open' AND level = 'yellow'",
+                )
                 .bind("预警条件已消除（按时完成、时钟暂停或已撤回）")
                 .bind(now)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            out.cleared += 1;
+                .bind(&id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                out.cleared += n as usize;
+            }
         }
     }
+    tx.commit().await?;
     Ok(out)
 }
 

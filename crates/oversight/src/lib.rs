@@ -234,12 +234,7 @@ impl Oversight {
         }
         let reference = view.case.case_number.clone().unwrap_or_else(|| view.case.case_id.clone());
         let subject = Subject { id: case_id, reference: &reference, title: &view.case.title };
-        let now = self.now_text();
-        let month = month_of(today);
-        let mut tx = self.db.begin().await?;
-        let r = alerts::reconcile(&mut tx, &subject, findings, &now, &month).await?;
-        tx.commit().await?;
-        Ok(r)
+        alerts::reconcile(&self.db, &subject, findings, &self.now_text(), &month_of(today)).await
     }
 
     /// Evaluate one case now (tests, and after an import).

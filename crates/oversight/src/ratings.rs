@@ -528,11 +528,8 @@ impl Oversight {
                 .collect();
             let item: String = r.try_get("item_name")?;
             let title = format!("差评整改：{item}");
-            let mut tx = self.db().begin().await?;
-            let x =
-                alerts::reconcile(&mut tx, &Subject { id: &id, reference: &id[..8.min(id.len())], title: &title }, findings, &now, &month)
-                    .await?;
-            tx.commit().await?;
+            let subject = Subject { id: &id, reference: &id[..8.min(id.len())], title: &title };
+            let x = alerts::reconcile(self.db(), &subject, findings, &now, &month).await?;
             total.raised += x.raised;
             total.turned_red += x.turned_red;
             total.cleared += x.cleared;

@@ -568,26 +568,26 @@ impl Oversight {
                     detail: format!("工单{}临近办理时限（{}）", t.number, crate::local_minutes(&t.due_at)),
                 });
             }
-            let mut tx = self.db().begin().await?;
-            let raised = level > t.escalation
-                && sqlx::query("UPDATE tickets SET escalation = $1, updated_at = $2 WHERE ticket_id = $3 AND escalation < $1")
+            if level > t.escalation {
+                let mut tx = self.db().begin().await?;
+                let n = sqlx::query("UPDATE tickets SET escalation = $1, updated_at = $2 WHERE ticket_id = $3 AND escalation < $1")
                     .bind(level)
                     .bind(&now_text)
                     .bind(&t.ticket_id)
                     .execute(&mut *tx)
                     .await?
-                    .rows_affected()
-                    == 1;
-            // Another node may have escalated it first: one event per level.
-            if raised {
-                let what = if level == 2 { "提级督办" } else { "超期督办" };
-                self.event(&mut tx, &t.ticket_id, what, Some("system"), &format!("办理时限{}已过", crate::local_minutes(&t.due_at)))
-                    .await?;
-                escalated += 1;
+                    .rows_affected();
+                // Another node may have escalated it first: one event per level.
+                if n == 1 {
+                    let what = if level == 2 { "提级督办" } else { "超期督办" };
+                    let note = format!("办理时限{}已过", crate::local_minutes(&t.due_at));
+                    self.event(&mut tx, &t.ticket_id, what, Some("system"), &note).await?;
+                    escalated += 1;
+                }
+                tx.commit().await?;
             }
             let subject = Subject { id: &t.ticket_id, reference: &t.number, title: &t.title };
-            alerts::reconcile(&mut tx, &subject, findings, &now_text, &month).await?;
-            tx.commit().await?;
+            alerts::reconcile(self.db(), &subject, findings, &now_text, &month).await?;
         }
         Ok(escalated)
     }
