@@ -26,6 +26,11 @@ pub struct WorkflowDef {
     /// 联合审查: other departments that review the same application in parallel.
     #[serde(default)]
     pub joint_review: Vec<JointReview>,
+    /// 先缴费后办理: the published fees every applicant pays are collected online after
+    /// acceptance, and the departments start once they are paid. Otherwise fees (if any) are
+    /// paid at the window and recorded there.
+    #[serde(default)]
+    pub pay_online: bool,
 }
 
 /// A department joining the review of an item (its own branch of the case).
@@ -81,6 +86,7 @@ pub struct Workflow {
     pub auto_approve: bool,
     pub steps: Vec<StepDef>,
     pub joint_review: Vec<JointReview>,
+    pub pay_online: bool,
 }
 
 fn step(key: &str, name: &str, name_en: &str) -> StepDef {
@@ -102,6 +108,7 @@ impl Workflow {
             form: def.form.unwrap_or_else(FormDef::generic),
             rules: def.rules,
             auto_approve: def.auto_approve,
+            pay_online: def.pay_online,
             steps: if def.steps.is_empty() { default_steps(item.doc.case_kind) } else { def.steps },
             joint_review: def
                 .joint_review

@@ -43,6 +43,17 @@ pub enum Action {
         #[serde(default)]
         note: String,
     },
+    /// 缴费确认: the fee due at acceptance was paid (the payment module, on a verified
+    /// callback; or the window, for payment on the spot). The clock restarts.
+    ConfirmPayment {
+        amount_fen: i64,
+        #[serde(default)]
+        reference: String,
+    },
+    /// 费用减免: the window waives the fee due, with the basis.
+    WaiveFee { reason: String },
+    /// 寄递进度 from the courier (platform only).
+    Track { note: String },
     /// 收费登记: the window records the fee actually charged (in fen), with its basis or the
     /// waiver applied. Supervision compares it with the published fees.
     ChargeFee {
@@ -64,6 +75,9 @@ impl Action {
             Action::Return { .. } => "退回",
             Action::Deliver { .. } => "送达",
             Action::ChargeFee { .. } => "收费登记",
+            Action::ConfirmPayment { .. } => "缴费确认",
+            Action::WaiveFee { .. } => "费用减免",
+            Action::Track { .. } => "寄递进度",
         }
     }
 }
@@ -116,6 +130,11 @@ fn number_of(case: &Case) -> String {
     case.case_number.clone().unwrap_or_else(|| NUMBER_PLACEHOLDER.to_string())
 }
 
+/// Money for people: 25.00元.
+pub fn yuan(fen: i64) -> String {
+    format!("{}.{:02}元", fen / 100, fen % 100)
+}
+
 pub(crate) fn date_text(d: NaiveDate) -> String {
     d.format("%Y-%m-%d").to_string()
 }
@@ -133,6 +152,9 @@ pub struct Context<'a> {
     pub accept_days: u32,
     /// Case limit in working days (承诺时限); 0 = on the spot.
     pub promised_days: u32,
+    /// Fee due at acceptance (published fees that always apply), in fen; the case waits for
+    /// payment before any department starts.
+    pub fee_fen: i64,
 }
 
 struct Builder<'a> {
@@ -192,6 +214,36 @@ impl Builder<'_> {
         b.step_started = Some(now);
         b.step_due = due;
         self.touch(no);
+        Ok(())
+    }
+
+    /// Restart a stopped clock: every running deadline moves by the working days it stood.
+    fn resume_clock(&mut self) -> Result<u32> {
+        let ctx = self.ctx;
+        let paused =
+            self.case.paused_since.as_deref().and_then(parse_date).map(|d| ctx.calendar.working_days_between(d, ctx.today)).unwrap_or(0);
+        let shift = |s: &Option<String>| -> Option<String> {
+            s.as_deref().and_then(parse_date).map(|d| date_text(ctx.calendar.add_working_days(d, paused)))
+        };
+        self.case.due_date = shift(&self.case.due_date);
+        let active: Vec<i64> = self.case.branches.iter().filter(|x| x.status == BranchStatus::Active).map(|x| x.branch_no).collect();
+        for no in active {
+            let due = shift(&self.case.branch(no).and_then(|x| x.step_due.clone()));
+            self.branch_mut(no)?.step_due = due;
+            self.touch(no);
+        }
+        self.case.paused_since = None;
+        Ok(paused)
+    }
+
+    /// Payment settled (paid or waived): the clock restarts and every department begins.
+    fn start_after_payment(&mut self) -> Result<()> {
+        self.resume_clock()?;
+        self.case.status = CaseStatus::InProgress;
+        let nos: Vec<i64> = self.case.branches.iter().map(|x| x.branch_no).collect();
+        for no in nos {
+            self.start_step(no, 0)?;
+        }
         Ok(())
     }
 
@@ -330,18 +382,7 @@ pub fn resubmit(ctx: &Context<'_>, case: &Case) -> Result<Change> {
         return Err(CaseError::WrongState(case.status.label_zh()));
     }
     let mut b = Builder { ctx, case: case.clone(), branches: vec![], events: vec![], notice: None, actor: None };
-    let paused = b.case.paused_since.as_deref().and_then(parse_date).map(|d| ctx.calendar.working_days_between(d, ctx.today)).unwrap_or(0);
-    let shift = |s: &Option<String>| -> Option<String> {
-        s.as_deref().and_then(parse_date).map(|d| date_text(ctx.calendar.add_working_days(d, paused)))
-    };
-    b.case.due_date = shift(&b.case.due_date);
-    let active: Vec<i64> = b.case.branches.iter().filter(|x| x.status == BranchStatus::Active).map(|x| x.branch_no).collect();
-    for no in active {
-        let due = shift(&b.case.branch(no).and_then(|x| x.step_due.clone()));
-        b.branch_mut(no)?.step_due = due;
-        b.touch(no);
-    }
-    b.case.paused_since = None;
+    let paused = b.resume_clock()?;
     b.case.correction_note = None;
     b.case.status = if b.case.accepted_at.is_some() { CaseStatus::InProgress } else { CaseStatus::Submitted };
     let note = if paused > 0 { format!("办理时限顺延{paused}个工作日") } else { String::new() };
@@ -351,7 +392,8 @@ pub fn resubmit(ctx: &Context<'_>, case: &Case) -> Result<Change> {
 
 /// The applicant withdraws before acceptance.
 pub fn withdraw(ctx: &Context<'_>, case: &Case) -> Result<Change> {
-    let allowed = matches!(case.status, CaseStatus::Submitted) || (case.status == CaseStatus::Correction && case.accepted_at.is_none());
+    let allowed = matches!(case.status, CaseStatus::Submitted | CaseStatus::AwaitingPayment)
+        || (case.status == CaseStatus::Correction && case.accepted_at.is_none());
     if !allowed {
         return Err(CaseError::WrongState(case.status.label_zh()));
     }
@@ -383,6 +425,19 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
             b.case.accepted_at = Some(ctx.now.clone());
             b.case.due_date = Some(date_text(ctx.calendar.add_working_days(ctx.today, ctx.promised_days)));
             let nos: Vec<i64> = b.case.branches.iter().map(|x| x.branch_no).collect();
+            if ctx.fee_fen > 0 && !*on_the_spot {
+                // 先缴费后办理: the clock stands until the fee is paid.
+                b.case.status = CaseStatus::AwaitingPayment;
+                b.case.paused_since = Some(date_text(ctx.today));
+                b.event(EventKind::Accepted, "受理", None, "");
+                let due = format!("应缴费用{}，缴费后开始办理，办理时限自缴费之日起计算", yuan(ctx.fee_fen));
+                b.event(EventKind::PaymentRequested, "缴费", None, &due);
+                b.notify(
+                    "申请已受理，请缴费".into(),
+                    format!("您的“{}”已受理，办件编号 {}。{due}，请在办件页面在线缴费。", case.title, number_of(case)),
+                );
+                return Ok(b.finish());
+            }
             for no in &nos {
                 b.start_step(*no, 0)?;
             }
@@ -517,6 +572,52 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
             b.event(EventKind::Delivered, "送达", None, &note);
             b.notify("办理结果已送达".into(), format!("您的“{}”办理结果已送达（{note}）。", case.title));
         }
+        Action::ConfirmPayment { amount_fen, reference } => {
+            if status != CaseStatus::AwaitingPayment {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            if *amount_fen != ctx.fee_fen {
+                return Err(CaseError::InvalidField {
+                    field: "amount_fen".into(),
+                    message: format!("缴费金额{}与应缴{}不符", yuan(*amount_fen), yuan(ctx.fee_fen)),
+                });
+            }
+            b.case.fee_fen = Some(*amount_fen);
+            b.start_after_payment()?;
+            let note =
+                if reference.trim().is_empty() { yuan(*amount_fen) } else { format!("{}（{}）", yuan(*amount_fen), reference.trim()) };
+            b.event(EventKind::PaymentReceived, "缴费", None, &note);
+            b.notify(
+                "缴费成功".into(),
+                format!(
+                    "您的“{}”已缴费{}，开始办理，承诺在{}前办结。",
+                    case.title,
+                    yuan(*amount_fen),
+                    b.case.due_date.clone().unwrap_or_default()
+                ),
+            );
+        }
+        Action::WaiveFee { reason } => {
+            if status != CaseStatus::AwaitingPayment {
+                return Err(wrong());
+            }
+            check(&|s| require_window(s, case))?;
+            let reason = require_text(reason, "reason")?;
+            b.case.fee_fen = Some(0);
+            b.start_after_payment()?;
+            b.event(EventKind::FeeWaived, "缴费", None, &format!("免收费用：{reason}"));
+        }
+        Action::Track { note } => {
+            if status != CaseStatus::Concluded || case.delivery != Delivery::Courier {
+                return Err(wrong());
+            }
+            if staff.is_some() {
+                return Err(CaseError::Forbidden);
+            }
+            let note = require_text(note, "note")?;
+            b.event(EventKind::DeliveryUpdate, "送达", None, &note);
+        }
         Action::ChargeFee { amount_fen, note } => {
             if !matches!(status, CaseStatus::InProgress | CaseStatus::Concluded) {
                 return Err(wrong());
@@ -526,8 +627,7 @@ pub fn act(ctx: &Context<'_>, case: &Case, actor: Actor<'_>, action: &Action) ->
                 return Err(CaseError::InvalidField { field: "amount_fen".into(), message: "金额无效".into() });
             }
             b.case.fee_fen = Some(*amount_fen);
-            let yuan = format!("{}.{:02}元", amount_fen / 100, amount_fen % 100);
-            let text = if note.trim().is_empty() { yuan } else { format!("{yuan}（{}）", note.trim()) };
+            let text = if note.trim().is_empty() { yuan(*amount_fen) } else { format!("{}（{}）", yuan(*amount_fen), note.trim()) };
             b.event(EventKind::FeeCharged, "收费", None, &text);
         }
     }

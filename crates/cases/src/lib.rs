@@ -157,6 +157,18 @@ pub struct Prepared {
     pub department_names: std::collections::HashMap<String, String>,
 }
 
+impl Prepared {
+    /// Fee collected online at acceptance: the published fees every applicant pays, over the
+    /// case's items that are paid online (先缴费后办理).
+    pub fn fee_fen(&self, case: &Case) -> i64 {
+        self.items
+            .iter()
+            .filter(|(i, w)| w.pay_online && case.branches.iter().any(|b| b.item_code == i.impl_code))
+            .map(|(i, _)| i.doc.required_fee_fen())
+            .sum()
+    }
+}
+
 /// The applicant's input.
 #[derive(Debug, Clone, Default)]
 pub struct ApplicationInput {
@@ -195,24 +207,63 @@ struct StaffAudit {
     source: String,
 }
 
+/// A courier needs an address it can find: region and street level, 8–200 characters.
+fn check_delivery(delivery: Delivery, address: Option<&str>) -> Result<()> {
+    match (delivery, address) {
+        (Delivery::Courier, None) => Err(invalid("delivery_address", "选择邮寄送达时必须填写收件地址")),
+        (_, Some(a)) if a.chars().count() > 200 => Err(invalid("delivery_address", "不能超过200个字")),
+        (Delivery::Courier, Some(a)) => model::check_address(a).map_err(|m| invalid("delivery_address", m)),
+        _ => Ok(()),
+    }
+}
+
 /// The end of every case write, inside its transaction: the audit record of a staff action and,
 /// when the case was just concluded, the conclusion hooks (e-licences).
-async fn finish_write(
-    tx: &mut Tx,
-    hooks: &[Arc<dyn ConclusionHook>],
-    case: &Case,
-    concluded: bool,
-    audit: Option<&StaffAudit>,
-) -> Result<()> {
+async fn finish_write(tx: &mut Tx, hooks: &Hooks, case: &Case, happened: Happened, audit: Option<&StaffAudit>) -> Result<()> {
     if let Some(a) = audit {
         yiwang_identity::audit_in(tx, &a.actor, "case.action", &case.case_id, a.result, &a.source).await?;
     }
+    if let (Some(amount), Some(d)) = (happened.payment_due, &hooks.desk) {
+        d.payment_due(tx, case, amount).await?;
+    }
+    let concluded = happened.concluded;
     if concluded {
-        for h in hooks {
+        for h in &hooks.conclusion {
             h.on_concluded(tx, case).await?;
         }
     }
     Ok(())
+}
+
+/// What the hooks of a write must hear about.
+#[derive(Debug, Clone, Copy, Default)]
+struct Happened {
+    concluded: bool,
+    /// A payment order for this amount is due.
+    payment_due: Option<i64>,
+}
+
+impl Happened {
+    /// `fee_fen`: what the writer's context said is due at acceptance.
+    fn of<'a>(changes: impl IntoIterator<Item = &'a Change>, fee_fen: i64) -> Happened {
+        let mut h = Happened::default();
+        for ch in changes {
+            for e in &ch.events {
+                h.concluded |= e.kind == EventKind::Concluded;
+                if e.kind == EventKind::PaymentRequested {
+                    h.payment_due = Some(fee_fen);
+                }
+            }
+        }
+        h
+    }
+}
+
+/// Called inside case transactions.
+#[derive(Default)]
+struct Hooks {
+    conclusion: Vec<Arc<dyn ConclusionHook>>,
+    desk: Option<Arc<dyn PaymentDesk>>,
 }
 
 /// A called-back hook when a case is concluded (the licence module issues e-licences here).
@@ -227,6 +278,13 @@ pub trait ConclusionHook: Send + Sync {
 pub trait CaseObserver: Send + Sync {
     /// `before` is the state the action started from (none for a new submission).
     fn changed(&self, before: Option<&Case>, after: &Case);
+}
+
+/// Where fees due at acceptance are collected (the payment module implements it).
+pub trait PaymentDesk: Send + Sync {
+    /// Runs inside the acceptance's transaction: open the case's payment order for
+    /// `amount_fen` (the published fees of its online-paid items).
+    fn payment_due<'a>(&'a self, tx: &'a mut Tx, case: &'a Case, amount_fen: i64) -> yiwang_store::TxFuture<'a, Result<()>>;
 }
 
 /// A held e-licence standing in for a material (免提交).
@@ -306,7 +364,7 @@ pub struct Cases {
     calendar: Arc<WorkCalendar>,
     clock: Arc<dyn Clock>,
     settings: CaseSettings,
-    hooks: Arc<Vec<Arc<dyn ConclusionHook>>>,
+    hooks: Arc<Hooks>,
     wallet: Option<Arc<dyn LicenceWallet>>,
     shared: Option<Arc<dyn SharedData>>,
     observers: Arc<Vec<Arc<dyn CaseObserver>>>,
@@ -328,7 +386,7 @@ impl Cases {
             calendar: Arc::new(calendar),
             clock,
             settings,
-            hooks: Arc::new(vec![]),
+            hooks: Default::default(),
             wallet: None,
             shared: None,
             observers: Arc::new(vec![]),
@@ -355,9 +413,16 @@ impl Cases {
     }
 
     pub fn with_hook(mut self, hook: Arc<dyn ConclusionHook>) -> Cases {
-        let mut hooks: Vec<_> = self.hooks.iter().cloned().collect();
-        hooks.push(hook);
-        self.hooks = Arc::new(hooks);
+        let mut conclusion = self.hooks.conclusion.clone();
+        conclusion.push(hook);
+        self.hooks = Arc::new(Hooks { conclusion, desk: self.hooks.desk.clone() });
+        self
+    }
+
+    /// Collect fees due at acceptance through `desk` (统一支付); without one, items with fees
+    /// are accepted only on the spot.
+    pub fn with_payment_desk(mut self, desk: Arc<dyn PaymentDesk>) -> Cases {
+        self.hooks = Arc::new(Hooks { conclusion: self.hooks.conclusion.clone(), desk: Some(desk) });
         self
     }
 
@@ -391,7 +456,15 @@ impl Cases {
             calendar: &self.calendar,
             accept_days: self.settings.accept_days,
             promised_days,
+            fee_fen: 0,
         }
+    }
+
+    /// The moment, limits and fee due for a case of a prepared item or bundle.
+    fn context_for(&self, p: &Prepared, case: &Case) -> Context<'_> {
+        // Without a payment desk every fee is paid at the window.
+        let fee_fen = if self.hooks.desk.is_some() { p.fee_fen(case) } else { 0 };
+        Context { fee_fen, ..self.context(p.promised_days) }
     }
 
     // ----- definitions -----
@@ -583,12 +656,7 @@ impl Cases {
         let form = p.form.normalise(&input.values);
         let delivery = input.delivery.unwrap_or(Delivery::Electronic);
         let address = input.delivery_address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
-        if delivery == Delivery::Courier && address.is_none() {
-            return Err(invalid("delivery_address", "选择邮寄送达时必须填写收件地址"));
-        }
-        if address.as_ref().is_some_and(|s| s.chars().count() > 200) {
-            return Err(invalid("delivery_address", "不能超过200个字"));
-        }
+        check_delivery(delivery, address.as_deref())?;
         let phone = form.get("contact_phone").cloned().or_else(|| a.phone.clone());
         Ok(Case {
             case_id: uuid::Uuid::now_v7().to_string(),
@@ -763,9 +831,7 @@ impl Cases {
         if input.delivery_address.is_some() {
             next.delivery_address = input.delivery_address.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(String::from);
         }
-        if next.delivery == Delivery::Courier && next.delivery_address.is_none() {
-            return Err(invalid("delivery_address", "选择邮寄送达时必须填写收件地址"));
-        }
+        check_delivery(next.delivery, next.delivery_address.as_deref())?;
         if let Some(p) = next.form.get("contact_phone") {
             next.contact_phone = Some(p.clone());
         }
@@ -887,29 +953,95 @@ impl Cases {
 
     async fn submit_checked(&self, mut case: Case, p: &Prepared) -> Result<Case> {
         case.branches = Self::branches_for(p, &case.form);
-        let ctx = self.context(p.promised_days);
+        let ctx = self.context_for(p, &case);
         let auto = p.auto_approve.then_some("全部预审规则通过，系统自动审批");
         let mut changes = vec![engine::submit(&ctx, &case, auto)?];
         if p.auto_approve {
-            let mut state = changes[0].case.clone();
-            let mut step = engine::act(&ctx, &state, Actor::System, &Action::Accept { on_the_spot: false })?;
-            changes.push(step.clone());
-            state = step.case.clone();
-            for b in state.branches.clone() {
-                for _ in b.step_index as usize..b.steps.len() {
-                    step = engine::act(&ctx, &state, Actor::System, &Action::Approve { branch: b.branch_no, note: "系统自动审批".into() })?;
-                    state = step.case.clone();
-                    changes.push(step.clone());
-                }
+            let step = engine::act(&ctx, &changes[0].case, Actor::System, &Action::Accept { on_the_spot: false })?;
+            let state = step.case.clone();
+            changes.push(step);
+            // With a fee due, approval runs once it is paid.
+            if state.status == CaseStatus::InProgress {
+                changes.extend(Self::auto_approvals(&ctx, state)?);
             }
         }
-        self.write_submission(changes, p.numbering_item.clone(), ctx.today, None, None).await
+        self.write_submission(ctx.fee_fen, changes, p.numbering_item.clone(), ctx.today, None, None).await
+    }
+
+    /// Every remaining step of every branch, approved by the system (rule-based items).
+    fn auto_approvals(ctx: &Context<'_>, mut state: Case) -> Result<Vec<Change>> {
+        let mut out = Vec::new();
+        for b in state.branches.clone() {
+            for _ in b.step_index as usize..b.steps.len() {
+                let step = engine::act(ctx, &state, Actor::System, &Action::Approve { branch: b.branch_no, note: "系统自动审批".into() })?;
+                state = step.case.clone();
+                out.push(step);
+            }
+        }
+        Ok(out)
+    }
+
+    /// 缴费确认 from the payment module on a verified payment: the case starts (and a
+    /// rule-based item is approved at once). Idempotent: a case no longer waiting is returned
+    /// as it is.
+    pub async fn payment_received(&self, case_id: &str, amount_fen: i64, reference: &str) -> Result<Case> {
+        let case = self.load(case_id).await?;
+        if case.status != CaseStatus::AwaitingPayment {
+            return Ok(case);
+        }
+        let p = self.prepare_for(&case).await?;
+        let ctx = self.context_for(&p, &case);
+        let paid = engine::act(&ctx, &case, Actor::System, &Action::ConfirmPayment { amount_fen, reference: reference.to_string() })?;
+        let mut changes = vec![paid];
+        if p.auto_approve {
+            let state = changes[0].case.clone();
+            changes.extend(Self::auto_approvals(&ctx, state)?);
+        }
+        self.write_chain(&case, changes).await
+    }
+
+    /// 寄递进度 from the courier on a concluded case; `delivered` closes it (送达).
+    pub async fn courier_update(&self, case_id: &str, note: &str, delivered: bool) -> Result<Case> {
+        let case = self.load(case_id).await?;
+        let action = if delivered { Action::Deliver { note: note.to_string() } } else { Action::Track { note: note.to_string() } };
+        if case.status != CaseStatus::Concluded {
+            return Ok(case);
+        }
+        let ch = engine::act(&self.context(0), &case, Actor::System, &action)?;
+        self.write(&case, ch, case.version, 0, None).await
+    }
+
+    /// Write consecutive system changes of one case in one transaction.
+    async fn write_chain(&self, before: &Case, changes: Vec<Change>) -> Result<Case> {
+        let hooks = self.hooks.clone();
+        let start = before.version;
+        let after = self
+            .db
+            .write(move |tx| {
+                Box::pin(async move {
+                    let happened = Happened::of(&changes, 0);
+                    let mut version = start;
+                    let mut last = None;
+                    for ch in changes {
+                        version = store::write_change(tx, &ch, version, false).await?;
+                        last = Some(ch.case);
+                    }
+                    let mut case = last.ok_or(CaseError::NotFound)?;
+                    case.version = version;
+                    finish_write(tx, &hooks, &case, happened, None).await?;
+                    Ok::<_, CaseError>(case)
+                })
+            })
+            .await?;
+        self.observe(Some(before), &after);
+        Ok(after)
     }
 
     /// Write a submission (and any automatic steps after it) in one durable group-committed
     /// transaction: number, branches, events, notices.
     async fn write_submission(
         &self,
+        fee_fen: i64,
         changes: Vec<Change>,
         numbering_item: String,
         today: NaiveDate,
@@ -930,21 +1062,20 @@ impl Cases {
                     let seq = u16::try_from(seq).ok().filter(|s| *s <= 9999).ok_or(CaseError::SequenceExhausted)?;
                     let code = ImplementationCode::parse(&numbering_item)?;
                     let number = CaseNumber::compose(&code, today, seq).ok_or(CaseError::SequenceExhausted)?.as_str().to_string();
+                    let happened = Happened::of(&changes, fee_fen);
                     let mut version = start_version;
                     let mut last = None;
-                    let mut concluded = false;
                     for (i, mut ch) in changes.into_iter().enumerate() {
                         ch.case.case_number = Some(number.clone());
                         for n in ch.notice.iter_mut() {
                             n.body = n.body.replace(engine::NUMBER_PLACEHOLDER, &number);
                         }
                         version = store::write_change(tx, &ch, version, i == 0).await?;
-                        concluded |= ch.events.iter().any(|e| e.kind == EventKind::Concluded);
                         last = Some(ch.case);
                     }
                     let mut case = last.ok_or(CaseError::NotFound)?;
                     case.version = version;
-                    finish_write(tx, &hooks, &case, concluded, audit.as_ref()).await?;
+                    finish_write(tx, &hooks, &case, happened, audit.as_ref()).await?;
                     Ok::<_, CaseError>(case)
                 })
             })
@@ -972,7 +1103,7 @@ impl Cases {
             return Err(CaseError::PrecheckFailed(problems));
         }
         let ch = engine::resubmit(&self.context(p.promised_days), &case)?;
-        self.write(&case, ch, version, None).await
+        self.write(&case, ch, version, 0, None).await
     }
 
     pub async fn withdraw(&self, a: &Applicant, case_id: &str, version: i64) -> Result<Case> {
@@ -981,20 +1112,20 @@ impl Cases {
             return Err(CaseError::WrongState(case.status.label_zh()));
         }
         let ch = engine::withdraw(&self.context(0), &case)?;
-        self.write(&case, ch, version, None).await
+        self.write(&case, ch, version, 0, None).await
     }
 
-    async fn write(&self, before: &Case, ch: Change, version: i64, audit: Option<StaffAudit>) -> Result<Case> {
+    async fn write(&self, before: &Case, ch: Change, version: i64, fee_fen: i64, audit: Option<StaffAudit>) -> Result<Case> {
         let hooks = self.hooks.clone();
         let after = self
             .db
             .write(move |tx| {
                 Box::pin(async move {
                     let v = store::write_change(tx, &ch, version, false).await?;
-                    let concluded = ch.events.iter().any(|e| e.kind == EventKind::Concluded);
+                    let happened = Happened::of([&ch], fee_fen);
                     let mut case = ch.case;
                     case.version = v;
-                    finish_write(tx, &hooks, &case, concluded, audit.as_ref()).await?;
+                    finish_write(tx, &hooks, &case, happened, audit.as_ref()).await?;
                     Ok::<_, CaseError>(case)
                 })
             })
@@ -1024,16 +1155,14 @@ impl Cases {
         if case.version != version {
             return Err(CaseError::Stale);
         }
-        let promised = self.promised_days_of(&case).await?;
-        let ch = engine::act(&self.context(promised), &case, Actor::Staff(staff), action)?;
+        let p = self.prepare_for(&case).await?;
+        let ctx = self.context_for(&p, &case);
+        let fee = ctx.fee_fen;
+        let ch = engine::act(&ctx, &case, Actor::Staff(staff), action)?;
         let audit = StaffAudit { actor: staff.username.clone(), result: action.label_zh(), source: source.to_string() };
-        let out = self.write(&case, ch, version, Some(audit)).await?;
+        let out = self.write(&case, ch, version, fee, Some(audit)).await?;
         tracing::info!(case = %case_id, staff = %staff.username, action = action.label_zh(), "case action");
         Ok(out)
-    }
-
-    async fn promised_days_of(&self, case: &Case) -> Result<u32> {
-        Ok(self.prepare_for(case).await?.promised_days)
     }
 
     /// 一窗受理 for an offline applicant: the window records the application and accepts it in
@@ -1061,7 +1190,7 @@ impl Cases {
             return Err(CaseError::PrecheckFailed(problems));
         }
         case.branches = Self::branches_for(&p, &case.form);
-        let ctx = self.context(p.promised_days);
+        let ctx = self.context_for(&p, &case);
         let submitted = engine::submit(&ctx, &case, None)?;
         let accept = Action::Accept { on_the_spot };
         let mut accepted = engine::act(&ctx, &submitted.case, Actor::Staff(staff), &accept)?;
@@ -1072,7 +1201,9 @@ impl Cases {
         });
         // The new row, its submission, acceptance and audit record are one transaction.
         let audit = StaffAudit { actor: staff.username.clone(), result: accept.label_zh(), source: source.to_string() };
-        self.write_submission(vec![submitted, accepted], p.numbering_item.clone(), ctx.today, Some((case, a.clone())), Some(audit)).await
+        let fee = ctx.fee_fen;
+        self.write_submission(fee, vec![submitted, accepted], p.numbering_item.clone(), ctx.today, Some((case, a.clone())), Some(audit))
+            .await
     }
 
     // ----- reading -----
@@ -1088,7 +1219,7 @@ impl Cases {
     /// decision, and any changed since `changed_since` (a timestamp text).
     pub async fn watched_case_ids(&self, changed_since: &str) -> Result<Vec<String>> {
         Ok(sqlx::query_scalar(
-            "SELECT case_id FROM cases WHERE status IN ('submitted', 'in_progress', 'correction', 'concluded') OR updated_at >= $1",
+            "SELECT case_id FROM cases WHERE status IN ('submitted', 'in_progress', 'correction', 'awaiting_payment', 'concluded') OR updated_at >= $1",
         )
         .bind(changed_since)
         .fetch_all(self.db.reader())
@@ -1181,7 +1312,7 @@ impl Cases {
             if staff.roles.contains(&Role::Window) {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
                     "SELECT {cols}, NULL AS branch_no, NULL AS step_due FROM cases c
-                     WHERE c.lead_department = $1 AND c.status IN ('submitted', 'concluded', 'correction') ORDER BY c.due_date, c.submitted_at LIMIT 500"
+                     WHERE c.lead_department = $1 AND c.status IN ('submitted', 'concluded', 'correction', 'awaiting_payment') ORDER BY c.due_date, c.submitted_at LIMIT 500"
                 )))
                 .bind(&dept)
                 .fetch_all(self.db.reader())

@@ -68,6 +68,7 @@ labelled_enum!(
         Submitted => "submitted", "待受理", "Awaiting acceptance";
         InProgress => "in_progress", "办理中", "In progress";
         Correction => "correction", "待补正", "Correction requested";
+        AwaitingPayment => "awaiting_payment", "待缴费", "Awaiting payment";
         Concluded => "concluded", "已办结", "Concluded";
         Delivered => "delivered", "已送达", "Delivered";
         NotAccepted => "not_accepted", "不予受理", "Not accepted";
@@ -110,6 +111,22 @@ labelled_enum!(
     }
 );
 
+/// Check a postal address for courier delivery (邮寄地址): long enough to be real, naming a
+/// region (省/市/区/县/镇/乡) and a street-level place (路/街/巷/村/号…).
+pub fn check_address(a: &str) -> Result<(), &'static str> {
+    let n = a.chars().count();
+    if !(8..=200).contains(&n) {
+        return Err("邮寄地址应为8至200个字，写明省市区县和街道门牌");
+    }
+    if !a.chars().any(|c| "省市区县镇乡旗州盟".contains(c)) {
+        return Err("邮寄地址缺少省、市、区县等行政区划");
+    }
+    if !a.chars().any(|c| "路街巷道村号弄组栋幢室楼院里屯".contains(c)) {
+        return Err("邮寄地址缺少街道、门牌等详细地址");
+    }
+    Ok(())
+}
+
 labelled_enum!(
     /// 申请渠道.
     Channel {
@@ -135,6 +152,10 @@ labelled_enum!(
         Delivered => "delivered", "送达", "Delivered";
         Withdrawn => "withdrawn", "申请人撤回", "Withdrawn by applicant";
         FeeCharged => "fee_charged", "收取费用", "Fee charged";
+        PaymentRequested => "payment_requested", "待缴费", "Payment requested";
+        PaymentReceived => "payment_received", "已缴费", "Payment received";
+        FeeWaived => "fee_waived", "费用减免", "Fee waived";
+        DeliveryUpdate => "delivery_update", "寄递进度", "Delivery progress";
     }
 );
 

@@ -231,6 +231,13 @@ pub struct Fee {
     pub note: String,
 }
 
+impl Fee {
+    /// Charged only in some cases (e.g. 临时居民身份证工本费（需要时）).
+    pub fn is_optional(&self) -> bool {
+        [&self.name, &self.note].iter().any(|t| t.contains("需要时") || t.contains("可选") || t.contains("选缴"))
+    }
+}
+
 /// The elements of an implementation item (实施清单要素). Stored per version as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ItemDoc {
@@ -308,6 +315,11 @@ impl ItemDoc {
     }
     pub fn total_fee_fen(&self) -> i64 {
         self.fees.iter().map(|f| f.amount_fen).sum()
+    }
+    /// Fees every applicant pays (收费项目 not marked as applying only when needed, 需要时/可选):
+    /// what a case owes at acceptance.
+    pub fn required_fee_fen(&self) -> i64 {
+        self.fees.iter().filter(|f| !f.is_optional()).map(|f| f.amount_fen).sum()
     }
     /// Text the search index reads besides the name.
     pub fn body_text(&self) -> String {

@@ -102,7 +102,20 @@ fn actions_for(staff: &yiwang_identity::Staff, v: &StaffCaseView, promised_days:
             }
         }
         CaseStatus::Concluded if window => push("deliver", t("确认送达", "Mark delivered"), None, false, false),
+        CaseStatus::AwaitingPayment if window => {
+            push("waive_fee", t("免收费用（写明依据）", "Waive the fee (state the basis)"), None, true, false);
+        }
         _ => {}
+    }
+    if window && case.status == CaseStatus::AwaitingPayment {
+        out.push(ActionForm {
+            action: "confirm_payment",
+            label: t("确认现场缴费", "Confirm payment at the window"),
+            branch: None,
+            needs_text: false,
+            danger: false,
+            amount: true,
+        });
     }
     if window && matches!(case.status, CaseStatus::InProgress | CaseStatus::Concluded) {
         out.push(ActionForm {
@@ -163,6 +176,12 @@ pub async fn act(
         "reject" => Action::Reject { branch: need_branch()?, reason: text },
         "return" => Action::Return { branch: need_branch()?, reason: text },
         "deliver" => Action::Deliver { note: text },
+        "waive_fee" => Action::WaiveFee { reason: text },
+        "confirm_payment" => Action::ConfirmPayment {
+            amount_fen: yiwang_catalog::transfer::parse_yuan(field(&form, "amount"))
+                .ok_or_else(|| AppError::bad_request("BAD_FORM", "收费金额无效，请填写以元为单位的金额，如 25.00"))?,
+            reference: if text.is_empty() { "窗口现场缴费".into() } else { text },
+        },
         "charge_fee" => Action::ChargeFee {
             amount_fen: yiwang_catalog::transfer::parse_yuan(field(&form, "amount"))
                 .ok_or_else(|| AppError::bad_request("BAD_FORM", "收费金额无效，请填写以元为单位的金额，如 25.00"))?,
