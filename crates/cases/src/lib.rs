@@ -1208,6 +1208,11 @@ impl Cases {
 
     // ----- reading -----
 
+    /// A case for platform jobs (payments, delivery). No viewer check: callers authorize.
+    pub async fn case_for_platform(&self, case_id: &str) -> Result<Case> {
+        self.load(case_id).await
+    }
+
     /// A case with its timeline for platform jobs (electronic supervision, statistics). No
     /// viewer check: callers authorize whoever sees the result.
     pub async fn view_for_platform(&self, case_id: &str) -> Result<CaseView> {
