@@ -137,8 +137,9 @@ impl Revenue {
     pub fn net_fen(&self) -> i64 {
         self.paid_fen - self.refunded_fen
     }
-    pub fn yuan(fen: i64) -> String {
-        yiwang_cases::engine::yuan(fen)
+    /// Money for pages (takes a value or a reference, as templates pass either).
+    pub fn yuan<T: std::borrow::Borrow<i64>>(fen: T) -> String {
+        yiwang_cases::engine::yuan(*fen.borrow())
     }
 }
 

@@ -521,7 +521,15 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_oversight::visit,
         crate::api_oversight::rate_visit,
         crate::api_oversight::public_ratings,
-        crate::api_oversight::public_statistics
+        crate::api_oversight::public_statistics,
+        crate::api_payments::case_payment,
+        crate::api_payments::checkout,
+        crate::api_payments::case_shipment,
+        crate::api_payments::payment_notify,
+        crate::api_payments::courier_notify,
+        crate::api_payments::orders,
+        crate::api_payments::revenue,
+        crate::api_payments::reconcile
     ),
     components(schemas(
         ErrorBody,
@@ -647,7 +655,23 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_oversight::TicketView,
         crate::api_oversight::AnonymousReceipt,
         crate::api_oversight::TrackRequest,
-        crate::api_oversight::FollowUpRequest
+        crate::api_oversight::FollowUpRequest,
+        yiwang_payments::Order,
+        yiwang_payments::OrderStatus,
+        yiwang_payments::FeeLine,
+        yiwang_payments::OrderEvent,
+        yiwang_payments::Notification,
+        yiwang_payments::TrackingEvent,
+        yiwang_payments::Shipment,
+        yiwang_payments::ShipmentStatus,
+        yiwang_payments::Reconciliation,
+        yiwang_payments::Mismatch,
+        yiwang_payments::MismatchKind,
+        yiwang_payments::Revenue,
+        crate::api_payments::PaymentView,
+        crate::api_payments::Checkout,
+        crate::api_payments::NotifyAnswer,
+        crate::api_payments::ReconcileRequest
     ))
 )]
 pub struct ApiDoc;

@@ -8,6 +8,7 @@ pub mod api_exchange;
 pub mod api_ledger;
 pub mod api_licences;
 pub mod api_oversight;
+pub mod api_payments;
 pub mod auth;
 pub mod error;
 pub mod i18n;
@@ -63,6 +64,8 @@ pub struct App {
     pub exchange: yiwang_exchange::Exchange,
     /// Electronic supervision, ratings, 12345 tickets and statistics.
     pub oversight: yiwang_oversight::Oversight,
+    /// Payment orders, providers, refunds, reconciliation and courier delivery.
+    pub payments: yiwang_payments::Payments,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -188,6 +191,14 @@ pub fn router(app: AppState) -> Router {
         .route("/visits/{id}/rating", post(api_oversight::rate_visit))
         .route("/public/ratings", get(api_oversight::public_ratings))
         .route("/public/statistics", get(api_oversight::public_statistics))
+        .route("/cases/{id}/payment", get(api_payments::case_payment))
+        .route("/cases/{id}/payment/checkout", post(api_payments::checkout))
+        .route("/cases/{id}/shipment", get(api_payments::case_shipment))
+        .route("/payments/notify/{provider}", post(api_payments::payment_notify))
+        .route("/delivery/notify/{courier}", post(api_payments::courier_notify))
+        .route("/payments/orders", get(api_payments::orders))
+        .route("/payments/revenue", get(api_payments::revenue))
+        .route("/payments/reconciliations", post(api_payments::reconcile))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -232,7 +243,9 @@ pub fn router(app: AppState) -> Router {
         .route("/oversight/tickets", get(pages::oversight::tickets))
         .route("/oversight/tickets/{id}", get(pages::oversight::ticket).post(pages::oversight::ticket_action))
         .route("/oversight/stats", get(pages::oversight::stats))
-        .route("/oversight/stats.csv", get(pages::oversight::stats_csv));
+        .route("/oversight/stats.csv", get(pages::oversight::stats_csv))
+        .route("/payments", get(pages::payments::staff))
+        .route("/payments/reconcile", post(pages::payments::staff_reconcile));
 
     // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the
     // portal's session, CSRF, tracing-span and page-header layers, which cost a tenth of a
@@ -287,6 +300,9 @@ pub fn router(app: AppState) -> Router {
         .route("/inbox/read", post(pages::cases::inbox_read))
         .route("/account/data-access", get(pages::exchange::my_data_access))
         .route("/cases/{id}/rating", post(pages::oversight::rate_case))
+        .route("/cases/{id}/pay", post(pages::payments::pay))
+        .route("/sandbox/pay/{order_no}", get(pages::payments::sandbox_pay_form).post(pages::payments::sandbox_pay))
+        .route("/sandbox/courier/{case_id}", get(pages::payments::sandbox_courier).post(pages::payments::sandbox_advance))
         .route("/tickets", get(pages::oversight::my_tickets).post(pages::oversight::submit_ticket))
         .route("/tickets/{id}", get(pages::oversight::my_ticket))
         .route("/tickets/{id}/follow-up", post(pages::oversight::follow_up))

@@ -68,6 +68,13 @@ pub struct Settings {
     pub max_corrections: i64,
     /// Yellow warnings (queues and supervision) this many working days before a deadline.
     pub warn_days: u32,
+    /// Payment provider: `sandbox` (built in: a loopback cashier page). Real gateways plug in
+    /// through the provider interface (docs/payments.md).
+    pub payment_provider: String,
+    /// Courier for results sent by post: `sandbox` (built in).
+    pub courier: String,
+    /// Hours a payment order stays open.
+    pub payment_order_valid_hours: i64,
 }
 
 impl Default for Settings {
@@ -99,6 +106,9 @@ impl Default for Settings {
             ticket_complex_days: 15,
             max_corrections: 2,
             warn_days: 1,
+            payment_provider: "sandbox".into(),
+            courier: "sandbox".into(),
+            payment_order_valid_hours: 72,
         }
     }
 }
@@ -205,6 +215,37 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     tracing::info!(?years, "working-day calendar loaded (other years count weekends only)");
     let case_settings = yiwang_cases::CaseSettings { warn_days: settings.warn_days, ..Default::default() };
     Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings))
+}
+
+/// The payment provider and courier chosen in settings, before the case service exists.
+pub struct PaymentParts {
+    sandbox: Arc<yiwang_payments::SandboxPay>,
+    courier: Arc<yiwang_payments::SandboxCourier>,
+    settings: yiwang_payments::PaymentSettings,
+}
+
+impl PaymentParts {
+    pub fn into_service(self, db: Db, cases: yiwang_cases::Cases) -> yiwang_payments::Payments {
+        yiwang_payments::Payments::new(db, cases, self.sandbox.clone(), self.courier.clone(), self.settings)
+            .with_sandboxes(self.sandbox, self.courier)
+    }
+}
+
+/// Payment provider, courier and the case module's payment desk from settings. Their
+/// signing keys derive from the master key (the same on every node).
+pub fn payments_parts(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Result<(PaymentParts, Arc<yiwang_payments::Desk>)> {
+    use sha2::Digest as _;
+    if settings.payment_provider != "sandbox" || settings.courier != "sandbox" {
+        anyhow::bail!("payment_provider and courier: only the built-in `sandbox` is available; real gateways implement the provider interface (docs/payments.md)");
+    }
+    let master = master_key(settings)?;
+    let derive = |label: &[u8]| -> [u8; 32] { sha2::Sha256::new().chain_update(label).chain_update(&master).finalize().into() };
+    let pay_settings =
+        yiwang_payments::PaymentSettings { order_valid_hours: settings.payment_order_valid_hours.max(1), ..Default::default() };
+    let sandbox = Arc::new(yiwang_payments::SandboxPay::new(db, &derive(b"yiwang sandbox payments\0"), &settings.public_url));
+    let courier = Arc::new(yiwang_payments::SandboxCourier::new(&derive(b"yiwang sandbox courier\0")));
+    let desk = Arc::new(yiwang_payments::Desk::new(catalog, "sandbox", "sandbox", pay_settings.clone()));
+    Ok((PaymentParts { sandbox, courier, settings: pay_settings }, desk))
 }
 
 /// Supervision, ratings and ticket deadlines from settings.
@@ -323,12 +364,16 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let licences = licences(settings, db.clone())?;
     let exchange = exchange(settings, db.clone()).await?;
     let watch = Arc::new(yiwang_oversight::Watch::default());
+    let (payments_parts, desk) = payments_parts(settings, db.clone(), catalog.clone())?;
     let cases = cases(settings, db.clone(), catalog.clone())?
+        .with_payment_desk(desk.clone())
+        .with_hook(desk)
         .with_hook(Arc::new(licences.clone()))
         .with_wallet(Arc::new(licences.clone()))
         .with_shared_data(Arc::new(exchange.clone()))
         .with_observer(watch.clone());
     let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings(settings));
+    let payments = payments_parts.into_service(db.clone(), cases.clone());
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -357,6 +402,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
         oversight,
+        payments,
         cases,
         licences,
         ledger,
@@ -381,6 +427,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     let background = yiwang_web::spawn_background(app.clone());
     let sequencer = tokio::spawn(app.ledger.clone().run());
     let supervision = tokio::spawn(app.oversight.clone().run());
+    let payments = tokio::spawn(app.payments.clone().run(std::time::Duration::from_secs(10)));
     let listener = tokio::net::TcpListener::bind(&settings.listen).await.with_context(|| format!("binding {}", settings.listen))?;
     tracing::info!(url = %format!("http://{}", settings.listen), database = %redact(&settings.database_url), "yiwang serving");
     let router = yiwang_web::router(app.clone());
@@ -390,6 +437,7 @@ pub async fn serve(settings: &Settings) -> anyhow::Result<()> {
     background.abort();
     sequencer.abort();
     supervision.abort();
+    payments.abort();
     if let Err(e) = app.ledger.sequence_now().await {
         tracing::warn!(error = %e, "final ledger sequencing failed; the queue is kept for the next start");
     }

@@ -28,6 +28,8 @@ async fn start_server() -> (String, TestDb) {
     // Links printed into licences (QR codes) and messages point at this server.
     let settings = Settings { database_url: t.options.url.clone(), public_url: format!("http://{addr}"), ..Settings::default() };
     let app = yiwang::build(&settings).await.expect("app");
+    // Couriers are handed their parcels by the payments job, as when serving.
+    tokio::spawn(app.payments.clone().run(Duration::from_millis(300)));
     let router = yiwang_web::router(app);
     tokio::spawn(async move {
         let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;

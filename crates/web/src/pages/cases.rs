@@ -179,6 +179,9 @@ struct CasePage {
     can_rate: bool,
     rate_action: String,
     rating_error: Option<String>,
+    /// 缴费 and 邮寄 of the case, when there are any.
+    payment: Option<crate::api_payments::PaymentView>,
+    shipment: Option<yiwang_payments::Shipment>,
 }
 
 pub struct MaterialRow {
@@ -201,7 +204,11 @@ async fn case_page(app: &AppState, c: Chrome, case: Case, problems: Vec<Problem>
     let status = if problems.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let rating = app.oversight.rating_of_case(&v.case.case_id).await?;
     let finished = matches!(v.case.status, CaseStatus::Concluded | CaseStatus::Delivered | CaseStatus::NotAccepted);
+    let payment = crate::api_payments::payment_view(app, &v.case.case_id).await?;
+    let shipment = app.payments.shipment_of_case(&v.case.case_id).await?;
     let mut res = render(CasePage {
+        payment,
+        shipment,
         can_rate: finished && rating.is_none(),
         rate_action: format!("/cases/{}/rating", v.case.case_id),
         rating,

@@ -7,6 +7,7 @@ pub mod exchange;
 pub mod ledger;
 pub mod licences;
 pub mod oversight;
+pub mod payments;
 pub mod staff;
 pub mod staff_accounts;
 pub mod staff_cases;
