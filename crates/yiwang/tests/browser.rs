@@ -544,3 +544,72 @@ async fn supervision_and_rating_journey() {
     c.goto(&format!("{base}/staff/oversight")).await.unwrap();
     assert_eq!(score_of(&c, GAJ).await, before - 2, "a bad review costs two points");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pay_online_and_follow_the_courier() {
+    let Some((c, _driver)) = browser().await else { return };
+    let (base, _db) = start_server().await;
+    let (keys, mut secrets, pdf) = journey_setup();
+
+    // 张三 applies for his first ID card (20 元, paid online) to be sent by courier.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&format!("{base}/items/{}", keys["sfz-sl"])).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#apply-link").await).await;
+    wait_css(&c, "input[name=delivery][value=courier]").await.click().await.unwrap();
+    c.find(Locator::Css("#delivery_address")).await.unwrap().send_keys("江川省青山市东城区人民路1号3栋201室").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#start-application")).await.unwrap()).await;
+    let case_url = c.current_url().await.unwrap().to_string();
+    let case_id = case_url.rsplit('/').next().unwrap().to_string();
+    upload_all(&c, &pdf).await;
+    click_and_wait(&c, wait_css(&c, "#submit-case").await).await;
+    sign_out(&c).await;
+
+    // The window accepts: the case waits for the fee.
+    staff_login(&c, &base, "gaj-window", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{case_id}")).await.unwrap();
+    act(&c, "do-accept", None).await;
+    assert!(status_text(&c).await.contains("待缴费"));
+    sign_out(&c).await;
+
+    // He pays at the sandbox cashier and comes back to a case in progress.
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&case_url).await.unwrap();
+    assert!(wait_css(&c, "#payment-amount").await.text().await.unwrap().contains("20.00元"));
+    click_and_wait(&c, wait_css(&c, "#pay-now").await).await;
+    assert!(wait_css(&c, "#pay-amount").await.text().await.unwrap().contains("20.00元"));
+    click_and_wait(&c, c.find(Locator::Css("#pay-succeed")).await.unwrap()).await;
+    assert!(status_text(&c).await.contains("办理中"), "the case continues once paid");
+    assert!(wait_css(&c, "#payment-status").await.text().await.unwrap().contains("已支付"));
+    assert!(c.find(Locator::Css("#timeline")).await.unwrap().text().await.unwrap().contains("已缴费"));
+    sign_out(&c).await;
+
+    // The bureau decides; the result goes by courier.
+    staff_login(&c, &base, "gaj-approver", &mut secrets).await;
+    c.goto(&format!("{base}/staff/cases/{case_id}")).await.unwrap();
+    act(&c, "do-approve-1", None).await;
+    act(&c, "do-approve-1", None).await;
+    assert!(status_text(&c).await.contains("已办结"));
+    sign_out(&c).await;
+
+    // The courier (sandbox) picks it up and moves it to the door; the citizen follows it.
+    c.goto(&format!("{base}/sandbox/courier/{case_id}")).await.unwrap();
+    let mut waybill = None;
+    for _ in 0..50 {
+        if let Ok(w) = c.find(Locator::Css("#waybill")).await {
+            waybill = Some(w.text().await.unwrap());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        c.refresh().await.unwrap();
+    }
+    let waybill = waybill.expect("handed to the courier");
+    for _ in 0..4 {
+        click_and_wait(&c, wait_css(&c, "#advance").await).await;
+    }
+    assert!(wait_css(&c, "#shipment-status").await.text().await.unwrap().contains("已签收"));
+    citizen_login(&c, &base, "360102199003071236").await;
+    c.goto(&case_url).await.unwrap();
+    assert!(status_text(&c).await.contains("已送达"));
+    let tracking = wait_css(&c, "#shipment").await.text().await.unwrap();
+    assert!(tracking.contains(&waybill) && tracking.contains("派送中") && tracking.contains("已签收"), "{tracking}");
+}
