@@ -229,6 +229,9 @@ pub struct Fee {
     pub amount_fen: i64,
     #[serde(default)]
     pub note: String,
+    /// 减免情形: who does not pay (e.g. 城乡低保对象), with the basis.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<String>,
 }
 
 impl Fee {

@@ -167,7 +167,13 @@ fn parse_fee(line: &str) -> std::result::Result<Fee, String> {
     let p: Vec<&str> = line.split('|').map(str::trim).collect();
     let amount = p.get(1).copied().unwrap_or("");
     let amount_fen = parse_yuan(amount).ok_or_else(|| format!("收费金额“{amount}”无效，应为元，最多两位小数"))?;
-    Ok(Fee { name: p[0].to_string(), amount_fen, basis: p.get(2).map(|s| s.to_string()).unwrap_or_default(), note: String::new() })
+    Ok(Fee {
+        name: p[0].to_string(),
+        amount_fen,
+        basis: p.get(2).map(|s| s.to_string()).unwrap_or_default(),
+        note: String::new(),
+        waivers: vec![],
+    })
 }
 
 fn parse_step(line: &str) -> std::result::Result<Step, String> {

@@ -139,7 +139,7 @@ impl ItemFacts {
         }
         let v = catalog.item_public(code).await.ok().map(|i| ItemFact {
             fees: i.doc.fees.iter().map(|f| f.amount_fen).filter(|f| *f > 0).collect(),
-            waivable: i.doc.fees.iter().any(|f| f.note.contains('免') || f.basis.contains('免')),
+            waivable: i.doc.fees.iter().any(|f| !f.waivers.is_empty() || f.note.contains('免') || f.basis.contains('免')),
             published: i.status == ItemStatus::Published,
         });
         self.0.insert(code.to_string(), v.clone());

@@ -575,6 +575,21 @@ impl Payments {
             tx.commit().await?;
         }
 
+        // 每日对账: yesterday's statement, once.
+        let yesterday = yiwang_cases::china_date(now) - Duration::days(1);
+        let done: Option<String> = sqlx::query_scalar("SELECT day FROM payment_reconciliations WHERE day = $1 AND provider = $2")
+            .bind(yesterday.to_string())
+            .bind(self.provider.name())
+            .fetch_optional(self.db.reader())
+            .await?;
+        if done.is_none() {
+            let report = self.reconcile_day(yesterday).await?;
+            if !report.mismatches.is_empty() {
+                tracing::warn!(day = %report.day, mismatches = report.mismatches.len(), "reconciliation found differences");
+            }
+            r.reconciled += 1;
+        }
+
         // Paid orders whose case did not start (a crash between the two commits).
         for o in self.orders_where("status = 'paid'", &[]).await? {
             let case = self.cases.case_for_platform(&o.case_id).await?;
@@ -655,6 +670,26 @@ impl Payments {
                 })
             })
             .collect()
+    }
+
+    /// The kept reconciliation report of a day, if it ran.
+    pub async fn reconciliation(&self, day: NaiveDate) -> Result<Option<Reconciliation>> {
+        let row = sqlx::query("SELECT day, provider, matched, mismatches, local_fen, provider_fen, created_at FROM payment_reconciliations WHERE day = $1 AND provider = $2")
+            .bind(day.to_string())
+            .bind(self.provider.name())
+            .fetch_optional(self.db.reader())
+            .await?;
+        let Some(r) = row else { return Ok(None) };
+        let mismatches: String = r.try_get("mismatches")?;
+        Ok(Some(Reconciliation {
+            day: r.try_get("day")?,
+            provider: r.try_get("provider")?,
+            matched: r.try_get("matched")?,
+            local_fen: r.try_get("local_fen")?,
+            provider_fen: r.try_get("provider_fen")?,
+            mismatches: serde_json::from_str(&mismatches)?,
+            created_at: r.try_get("created_at")?,
+        }))
     }
 
     /// 对账: compare the day's paid orders with the provider's statement; the report is kept.
@@ -877,4 +912,6 @@ pub struct SweepReport {
     pub refunded: usize,
     pub confirmed_by_query: usize,
     pub resumed: usize,
+    /// Daily reconciliations run.
+    pub reconciled: usize,
 }

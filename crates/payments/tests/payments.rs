@@ -191,6 +191,15 @@ async fn a_refused_case_is_refunded_and_revenue_nets_it_out() {
         let r = w.pay.reconcile(&admin, "t", china_date(w.clock.now())).await.unwrap();
         assert!(r.mismatches.is_empty(), "the provider refunded too: {:?}", r.mismatches);
         assert!(w.pay.revenue("2026-13").await.is_err());
+        // Each day's sweep reconciles the day before by itself, once, and keeps the report.
+        let today = china_date(w.clock.now());
+        assert!(w.pay.reconciliation(today - chrono::Duration::days(1)).await.unwrap().is_some(), "the first sweep did yesterday");
+        w.clock.advance_days(2);
+        assert_eq!(w.pay.sweep().await.unwrap().reconciled, 1);
+        assert_eq!(w.pay.sweep().await.unwrap().reconciled, 0, "once a day");
+        let kept = w.pay.reconciliation(today + chrono::Duration::days(1)).await.unwrap().unwrap();
+        assert_eq!((kept.matched, kept.mismatches.len()), (0, 0));
+        assert_eq!(w.pay.reconciliation(today).await.unwrap().unwrap().matched, 1, "the run by hand is kept too");
     }
 }
 

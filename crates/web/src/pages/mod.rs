@@ -384,6 +384,8 @@ pub struct FeeView {
     pub name: String,
     pub amount: String,
     pub basis: String,
+    /// 减免情形.
+    pub waivers: Vec<String>,
 }
 
 #[derive(Template)]
@@ -429,6 +431,7 @@ async fn item_page(app: &AppState, c: Chrome, code: &str) -> Result<ItemPage, Pa
             name: f.name.clone(),
             amount: format!("¥{}", yiwang_catalog::transfer::format_yuan(f.amount_fen)),
             basis: f.basis.clone(),
+            waivers: f.waivers.clone(),
         })
         .collect();
     let level_label =

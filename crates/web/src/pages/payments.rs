@@ -115,7 +115,13 @@ async fn staff_page(app: &AppState, c: Chrome, staff: &StaffSession, month: Opti
 /// 缴费与非税收入: orders, revenue and (finance) reconciliation.
 pub async fn staff(State(app): State<AppState>, c: Chrome, staff: StaffSession, Query(q): Query<StaffQuery>) -> PageResult {
     staff.require(Permission::Workbench)?;
-    staff_page(&app, c, &staff, q.month, None).await
+    // Finance sees yesterday's automatic reconciliation until they run another.
+    let report = if sees_all(&staff.staff) {
+        app.payments.reconciliation(yiwang_cases::china_date(app.cases.now()) - chrono::Duration::days(1)).await?
+    } else {
+        None
+    };
+    staff_page(&app, c, &staff, q.month, report).await
 }
 
 pub async fn staff_reconcile(
