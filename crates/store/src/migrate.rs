@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 9, name: "exchange", sql: include_str!("../migrations/0009_exchange.sql") },
     Migration { version: 10, name: "oversight", sql: include_str!("../migrations/0010_oversight.sql") },
     Migration { version: 11, name: "payments", sql: include_str!("../migrations/0011_payments.sql") },
+    Migration { version: 12, name: "openness", sql: include_str!("../migrations/0012_openness.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -9,7 +9,7 @@
 //! nothing does, any group may. Latin words also match pinyin initials (yyzz → 营业执照),
 //! with one typo allowed for longer ones, and English item names.
 
-mod tokenizer;
+pub mod tokenizer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
@@ -172,6 +172,11 @@ impl SearchIndex {
 
     pub fn jieba(&self) -> &Jieba {
         &self.jieba
+    }
+
+    /// The same segmenter for other indexes (building one costs a few hundred milliseconds).
+    pub fn shared_jieba(&self) -> Arc<Jieba> {
+        self.jieba.clone()
     }
 
     fn document(&self, it: &IndexedItem) -> TantivyDocument {

@@ -1,0 +1,91 @@
+use yiwang_core::{DomainError, ErrorKind};
+use yiwang_store::{sqlx, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("未找到：{0}")]
+    NotFound(String),
+    #[error("没有此项操作的权限")]
+    Forbidden,
+    #[error("{field}：{message}")]
+    Invalid { field: String, message: String },
+    #[error("当前状态为“{0}”，不能执行此操作")]
+    WrongState(&'static str),
+    #[error("{0}")]
+    Duplicate(String),
+    #[error("搜索索引错误：{0}")]
+    Index(String),
+    #[error("配置错误：{0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for OpenError {
+    fn from(e: sqlx::Error) -> Self {
+        OpenError::Store(e.into())
+    }
+}
+
+impl From<serde_json::Error> for OpenError {
+    fn from(e: serde_json::Error) -> Self {
+        OpenError::Config(format!("数据格式错误：{e}"))
+    }
+}
+
+impl From<tantivy::TantivyError> for OpenError {
+    fn from(e: tantivy::TantivyError) -> Self {
+        OpenError::Index(e.to_string())
+    }
+}
+
+impl From<yiwang_identity::IdentityError> for OpenError {
+    fn from(e: yiwang_identity::IdentityError) -> Self {
+        match e {
+            yiwang_identity::IdentityError::Store(s) => OpenError::Store(s),
+            yiwang_identity::IdentityError::Forbidden => OpenError::Forbidden,
+            other => OpenError::Config(other.to_string()),
+        }
+    }
+}
+
+impl DomainError for OpenError {
+    fn code(&self) -> &'static str {
+        match self {
+            OpenError::NotFound(_) => "NOT_FOUND",
+            OpenError::Forbidden => "FORBIDDEN",
+            OpenError::Invalid { .. } => "INVALID_FIELD",
+            OpenError::WrongState(_) => "WRONG_STATE",
+            OpenError::Duplicate(_) => "DUPLICATE",
+            OpenError::Index(_) | OpenError::Config(_) => "INTERNAL",
+            OpenError::Store(e) => e.code(),
+        }
+    }
+    fn kind(&self) -> ErrorKind {
+        match self {
+            OpenError::NotFound(_) => ErrorKind::NotFound,
+            OpenError::Forbidden => ErrorKind::Forbidden,
+            OpenError::Invalid { .. } => ErrorKind::Invalid,
+            OpenError::WrongState(_) | OpenError::Duplicate(_) => ErrorKind::Conflict,
+            OpenError::Index(_) | OpenError::Config(_) => ErrorKind::Internal,
+            OpenError::Store(e) => e.kind(),
+        }
+    }
+}
+
+pub type Result<T, E = OpenError> = std::result::Result<T, E>;
+
+pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> OpenError {
+    OpenError::Invalid { field: field.into(), message: message.into() }
+}
+
+pub(crate) fn text(value: &str, field: &str, max: usize, optional: bool) -> Result<String> {
+    let t = value.trim();
+    if t.is_empty() && !optional {
+        return Err(invalid(field, "必须填写"));
+    }
+    if t.chars().count() > max {
+        return Err(invalid(field, format!("不能超过{max}字")));
+    }
+    Ok(t.to_string())
+}
