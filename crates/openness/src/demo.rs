@@ -45,6 +45,10 @@ fn demo_file(name: &str) -> Option<&'static str> {
 
 /// Load the demo documents (published) and datasets; returns (documents, datasets).
 pub async fn load(o: &Openness) -> Result<(usize, usize)> {
+    o.bulk(load_all(o)).await
+}
+
+async fn load_all(o: &Openness) -> Result<(usize, usize)> {
     let docs: Vec<DemoDoc> = serde_yaml::from_str(DOCUMENTS).map_err(|e| bad("documents.yaml", e))?;
     let system = yiwang_identity::Staff {
         username: "demo".into(),

@@ -238,7 +238,7 @@ impl Openness {
         tx.commit().await?;
         let d = self.load_document(&doc_id).await?;
         if d.status != DocStatus::Draft {
-            self.index.upsert(search::Kind::Document, &[index_entry(&d)])?;
+            self.index_upsert(search::Kind::Document, &[index_entry(&d)])?;
         }
         Ok(d)
     }
@@ -273,7 +273,7 @@ impl Openness {
         yiwang_identity::audit_in(&mut tx, &staff.username, "openness.document", id, action, source).await?;
         tx.commit().await?;
         let d = self.load_document(id).await?;
-        self.index.upsert(search::Kind::Document, &[index_entry(&d)])?;
+        self.index_upsert(search::Kind::Document, &[index_entry(&d)])?;
         Ok(d)
     }
 

@@ -46,6 +46,8 @@ pub struct Openness {
     /// database. Refreshed after each change here and from the database periodically.
     packages: Arc<RwLock<HashMap<String, Package>>>,
     public_url: String,
+    /// While set (bulk loads), changes skip the index; a [`Openness::reload`] follows.
+    defer_index: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Who may publish for `department`: its admins, and platform admins for everyone.
@@ -58,8 +60,15 @@ impl Openness {
     /// Open the service and build the search index and package cache from the database.
     pub async fn open(db: Db, catalog: Arc<Catalog>, cases: Cases, public_url: &str) -> Result<Openness> {
         let index = Arc::new(search::OpenIndex::new(catalog.search_index().shared_jieba())?);
-        let o =
-            Openness { db, catalog, cases, index, packages: Default::default(), public_url: public_url.trim_end_matches('/').to_string() };
+        let o = Openness {
+            db,
+            catalog,
+            cases,
+            index,
+            packages: Default::default(),
+            public_url: public_url.trim_end_matches('/').to_string(),
+            defer_index: Default::default(),
+        };
         o.reload().await?;
         Ok(o)
     }
@@ -80,11 +89,28 @@ impl Openness {
         &self.db
     }
 
+    /// Update the index after a change, unless a bulk load defers it.
+    pub(crate) fn index_upsert(&self, kind: search::Kind, entries: &[(String, String, String)]) -> Result<()> {
+        if self.defer_index.load(std::sync::atomic::Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.index.upsert(kind, entries)
+    }
+
+    /// Run `f` with index updates deferred, then rebuild the index once.
+    pub(crate) async fn bulk<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> Result<T> {
+        self.defer_index.store(true, std::sync::atomic::Ordering::Relaxed);
+        let out = f.await;
+        self.defer_index.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.reload().await?;
+        out
+    }
+
     /// Rebuild the index and package cache from the database (start-up, other nodes' changes).
     pub async fn reload(&self) -> Result<()> {
         let docs = documents::all_for_index(&self.db).await?;
         self.index.upsert(search::Kind::Document, &docs)?;
-        let packages = opendata::load_packages(self).await?;
+        let packages = opendata::load_packages(self, None).await?;
         let entries: Vec<(String, String, String)> = packages.iter().map(opendata::index_entry).collect();
         self.index.upsert(search::Kind::Dataset, &entries)?;
         if let Ok(mut m) = self.packages.write() {

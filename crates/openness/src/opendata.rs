@@ -55,22 +55,28 @@ pub(crate) fn organization(code: &str, title: &str) -> Named {
     Named { id: name.clone(), name, title: title.into(), display_name: title.into(), r#type: "organization".into(), state: "active".into() }
 }
 
-/// Build every package from the database.
-pub(crate) async fn load_packages(o: &Openness) -> Result<Vec<Package>> {
-    let rows = sqlx::query(
+/// Build every package (or the one named) from the database.
+pub(crate) async fn load_packages(o: &Openness, only: Option<&str>) -> Result<Vec<Package>> {
+    let cond = if only.is_some() { "WHERE name = $1" } else { "" };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT dataset_id, name, title, notes, organization, organization_title, license_id, group_names, tags, update_cycle, open_type, downloads,
-                metadata_created, metadata_modified FROM datasets",
-    )
-    .fetch_all(o.db().reader())
-    .await?;
+                metadata_created, metadata_modified FROM datasets {cond}"
+    )));
+    if let Some(n) = only {
+        q = q.bind(n);
+    }
+    let rows = q.fetch_all(o.db().reader()).await?;
     let mut resources: HashMap<String, Vec<Resource>> = HashMap::new();
-    let rrows = sqlx::query(
+    let cond = if only.is_some() { "WHERE d.name = $1" } else { "" };
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT r.resource_id, r.dataset_id, r.position, r.name, r.description, r.format, r.mimetype, r.size, r.sha256, r.fields, r.created,
                 r.last_modified, d.name AS dataset_name
-         FROM dataset_resources r JOIN datasets d ON d.dataset_id = r.dataset_id ORDER BY r.dataset_id, r.position",
-    )
-    .fetch_all(o.db().reader())
-    .await?;
+         FROM dataset_resources r JOIN datasets d ON d.dataset_id = r.dataset_id {cond} ORDER BY r.dataset_id, r.position"
+    )));
+    if let Some(n) = only {
+        q = q.bind(n);
+    }
+    let rrows = q.fetch_all(o.db().reader()).await?;
     for r in &rrows {
         let res = resource_from(o, r)?;
         resources.entry(res.package_id.clone()).or_default().push(res);
@@ -308,13 +314,12 @@ impl Openness {
         self.packages.read().ok().and_then(|m| m.get(name).cloned())
     }
 
+    /// Re-read one package after a change here (other nodes pick it up in [`Openness::reload`]).
     async fn refresh_package(&self, name: &str) -> Result<Package> {
-        // Cheap enough per change: one dataset's rows are re-read by the full loader's query shape.
-        let all = load_packages(self).await?;
-        let p = all.iter().find(|p| p.name == name).cloned().ok_or_else(|| OpenError::NotFound(format!("数据集 {name}")))?;
-        self.index.upsert(search::Kind::Dataset, &[index_entry(&p)])?;
+        let p = load_packages(self, Some(name)).await?.into_iter().next().ok_or_else(|| OpenError::NotFound(format!("数据集 {name}")))?;
+        self.index_upsert(search::Kind::Dataset, &[index_entry(&p)])?;
         if let Ok(mut m) = self.packages.write() {
-            *m = all.into_iter().map(|p| (p.name.clone(), p)).collect();
+            m.insert(p.name.clone(), p.clone());
         }
         Ok(p)
     }

@@ -529,7 +529,18 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_payments::courier_notify,
         crate::api_payments::orders,
         crate::api_payments::revenue,
-        crate::api_payments::reconcile
+        crate::api_payments::reconcile,
+        crate::api_openness::documents,
+        crate::api_openness::document,
+        crate::api_openness::create_document,
+        crate::api_openness::publish_document,
+        crate::api_openness::withdraw_document,
+        crate::api_openness::request_disclosure,
+        crate::api_openness::my_requests,
+        crate::api_openness::request_action,
+        crate::api_openness::rate_dataset,
+        crate::api_openness::dataset_requests,
+        crate::api_openness::request_dataset
     ),
     components(schemas(
         ErrorBody,
@@ -671,7 +682,30 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_payments::PaymentView,
         crate::api_payments::Checkout,
         crate::api_payments::NotifyAnswer,
-        crate::api_payments::ReconcileRequest
+        crate::api_payments::ReconcileRequest,
+        yiwang_openness::Document,
+        yiwang_openness::DocKind,
+        yiwang_openness::DocStatus,
+        yiwang_openness::DocumentInput,
+        yiwang_openness::Interpretation,
+        yiwang_openness::Qa,
+        yiwang_openness::Attachment,
+        yiwang_openness::DisclosureRequest,
+        yiwang_openness::RequestStatus,
+        yiwang_openness::Decision,
+        yiwang_openness::Package,
+        yiwang_openness::Resource,
+        yiwang_openness::Named,
+        yiwang_openness::Tag,
+        yiwang_openness::Extra,
+        yiwang_openness::DatasetRequest,
+        yiwang_openness::disclosure::RequestInput,
+        yiwang_openness::opendata::DatasetRequestInput,
+        crate::api_openness::DocumentList,
+        crate::api_openness::NewDocument,
+        crate::api_openness::Schedule,
+        crate::api_openness::RequestAction,
+        crate::api_openness::RatingBody
     ))
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ pub mod api_cases;
 pub mod api_exchange;
 pub mod api_ledger;
 pub mod api_licences;
+pub mod api_openness;
 pub mod api_oversight;
 pub mod api_payments;
 pub mod auth;
@@ -66,6 +67,8 @@ pub struct App {
     pub oversight: yiwang_oversight::Oversight,
     /// Payment orders, providers, refunds, reconciliation and courier delivery.
     pub payments: yiwang_payments::Payments,
+    /// Disclosure, interpretations, disclosure on application and open data.
+    pub openness: yiwang_openness::Openness,
     pub settings: WebSettings,
     pub imports: pages::staff::ImportJobs,
     pub login_limiter: auth::LoginLimiter,
@@ -199,6 +202,14 @@ pub fn router(app: AppState) -> Router {
         .route("/payments/orders", get(api_payments::orders))
         .route("/payments/revenue", get(api_payments::revenue))
         .route("/payments/reconciliations", post(api_payments::reconcile))
+        .route("/gk/documents", get(api_openness::documents).post(api_openness::create_document))
+        .route("/gk/documents/{id}", get(api_openness::document))
+        .route("/gk/documents/{id}/publish", post(api_openness::publish_document))
+        .route("/gk/documents/{id}/withdraw", post(api_openness::withdraw_document))
+        .route("/gk/requests", get(api_openness::my_requests).post(api_openness::request_disclosure))
+        .route("/gk/requests/{id}/actions", post(api_openness::request_action))
+        .route("/opendata/datasets/{name}/rating", post(api_openness::rate_dataset))
+        .route("/opendata/requests", get(api_openness::dataset_requests).post(api_openness::request_dataset))
         .fallback(ops::api_not_found);
 
     let staff = Router::new()
@@ -245,7 +256,8 @@ pub fn router(app: AppState) -> Router {
         .route("/oversight/stats", get(pages::oversight::stats))
         .route("/oversight/stats.csv", get(pages::oversight::stats_csv))
         .route("/payments", get(pages::payments::staff))
-        .route("/payments/reconcile", post(pages::payments::staff_reconcile));
+        .route("/payments/reconcile", post(pages::payments::staff_reconcile))
+        .route("/gk", get(pages::openness::staff).post(pages::openness::staff_action));
 
     // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the
     // portal's session, CSRF, tracing-span and page-header layers, which cost a tenth of a
@@ -301,6 +313,14 @@ pub fn router(app: AppState) -> Router {
         .route("/account/data-access", get(pages::exchange::my_data_access))
         .route("/cases/{id}/rating", post(pages::oversight::rate_case))
         .route("/cases/{id}/pay", post(pages::payments::pay))
+        .route("/gk", get(pages::openness::documents))
+        .route("/gk/apply", get(pages::openness::apply_form).post(pages::openness::apply))
+        .route("/gk/requests/{id}", get(pages::openness::my_request))
+        .route("/gk/{id}", get(pages::openness::document))
+        .route("/data", get(pages::openness::datasets))
+        .route("/data/requests", get(pages::openness::data_requests).post(pages::openness::request_data))
+        .route("/data/{name}", get(pages::openness::dataset))
+        .route("/data/{name}/rate", post(pages::openness::rate))
         .route("/sandbox/pay/{order_no}", get(pages::payments::sandbox_pay_form).post(pages::payments::sandbox_pay))
         .route("/sandbox/courier/{case_id}", get(pages::payments::sandbox_courier).post(pages::payments::sandbox_advance))
         .route("/tickets", get(pages::oversight::my_tickets).post(pages::oversight::submit_ticket))
@@ -326,6 +346,13 @@ pub fn router(app: AppState) -> Router {
         .nest("/staff", staff)
         .nest("/api/v1", api)
         .merge(docs)
+        .route("/api/3", get(api_openness::ckan_version))
+        .route("/api/3/action/{action}", get(api_openness::ckan_action).post(api_openness::ckan_action))
+        .route("/data/catalog.jsonld", get(api_openness::dcat_catalog))
+        .route("/data/{name}/dcat.jsonld", get(api_openness::dcat_dataset))
+        .route("/data/{name}/resources/{rid}/download", get(api_openness::download))
+        .route("/gk/feed.atom", get(api_openness::atom))
+        .route("/gk/{id}/files/{name}", get(api_openness::attachment))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/static/{file}", get(ops::static_file))

@@ -374,6 +374,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         .with_observer(watch.clone());
     let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings(settings));
     let payments = payments_parts.into_service(db.clone(), cases.clone());
+    let openness = yiwang_openness::Openness::open(db.clone(), catalog.clone(), cases.clone(), &settings.public_url).await?;
     if settings.demo && !catalog.demo_loaded().await? {
         let empty = catalog.list_public(&Default::default(), 1, 1).await?.total == 0;
         if empty {
@@ -398,11 +399,16 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         let r = yiwang_oversight::demo::load(&oversight, &demo::province()?, chrono::Utc::now()).await?;
         tracing::info!(cases = r.cases, ratings = r.ratings, tickets = r.tickets, alerts = r.alerts, "demo supervision history replayed");
     }
+    if settings.demo && catalog.demo_loaded().await? && !yiwang_openness::demo::loaded(&openness).await? {
+        let (docs, sets) = yiwang_openness::demo::load(&openness).await?;
+        tracing::info!(documents = docs, datasets = sets, "demo disclosure and open data loaded");
+    }
     Ok(Arc::new(App {
         outbox: Outbox::new(db.clone()),
         notifier: notifier(settings)?,
         oversight,
         payments,
+        openness,
         cases,
         licences,
         ledger,

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod exchange;
 pub mod ledger;
 pub mod licences;
+pub mod openness;
 pub mod oversight;
 pub mod payments;
 pub mod staff;
