@@ -348,6 +348,7 @@ pub fn router(app: AppState) -> Router {
         .merge(docs)
         .route("/api/3", get(api_openness::ckan_version))
         .route("/api/3/action/{action}", get(api_openness::ckan_action).post(api_openness::ckan_action))
+        .route("/api/action/{action}", get(api_openness::ckan_action).post(api_openness::ckan_action))
         .route("/data/catalog.jsonld", get(api_openness::dcat_catalog))
         .route("/data/{name}/dcat.jsonld", get(api_openness::dcat_dataset))
         .route("/data/{name}/resources/{rid}/download", get(api_openness::download))
