@@ -9,7 +9,8 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use yiwang::Settings;
 use yiwang_store::testing::TestDb;
 
-struct Driver(Child);
+/// The chromedriver process and the directory the browser downloads into.
+struct Driver(Child, std::path::PathBuf);
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -49,10 +50,13 @@ async fn browser() -> Option<(Client, Driver)> {
     let port = free_port();
     let child =
         Command::new(&driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver");
-    let driver = Driver(child);
+    let driver = Driver(child, download_dir(port));
     let profile = std::env::temp_dir().join(format!("yiwang-chrome-{port}"));
+    let downloads = download_dir(port);
+    let _ = std::fs::create_dir_all(&downloads);
     let caps = serde_json::json!({
         "goog:chromeOptions": {
+            "prefs": {"download.default_directory": downloads.display().to_string(), "download.prompt_for_download": false},
             "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                      "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1200,900",
@@ -69,6 +73,11 @@ async fn browser() -> Option<(Client, Driver)> {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!("could not start a browser session: {last:?}");
+}
+
+/// Where a browser session started on `port` saves downloads.
+fn download_dir(port: u16) -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("yiwang-downloads-{port}"))
 }
 
 async fn wait_css(c: &Client, css: &str) -> fantoccini::elements::Element {
@@ -612,4 +621,45 @@ async fn pay_online_and_follow_the_courier() {
     assert!(status_text(&c).await.contains("已送达"));
     let tracking = wait_css(&c, "#shipment").await.text().await.unwrap();
     assert!(tracking.contains(&waybill) && tracking.contains("派送中") && tracking.contains("已签收"), "{tracking}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn find_a_policy_and_download_open_data() {
+    let Some((c, driver)) = browser().await else { return };
+    let (base, _db) = start_server().await;
+
+    // Find a policy by searching in plain words, read its interpretation.
+    c.goto(&base).await.unwrap();
+    click_and_wait(&c, wait_css(&c, "#gk-nav").await).await;
+    wait_css(&c, "#gk-q").await.send_keys("公积金 租房").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#gk-search")).await.unwrap()).await;
+    let first = wait_css(&c, "#documents .doc-link").await;
+    assert!(first.text().await.unwrap().contains("住房公积金提取管理办法"));
+    click_and_wait(&c, first).await;
+    let interp = wait_css(&c, "#interpretation").await.text().await.unwrap();
+    assert!(interp.contains("政策解读") && interp.contains("1.2万元"), "{interp}");
+
+    // Open a dataset, see the preview, download the CSV.
+    click_and_wait(&c, wait_css(&c, "#data-nav").await).await;
+    wait_css(&c, "#data-q").await.send_keys("医疗机构").await.unwrap();
+    click_and_wait(&c, c.find(Locator::Css("#data-search")).await.unwrap()).await;
+    click_and_wait(&c, wait_css(&c, "#datasets .dataset-link").await).await;
+    assert!(wait_css(&c, "#dataset-title").await.text().await.unwrap().contains("医疗机构名录"));
+    let preview = wait_css(&c, "table.preview").await.text().await.unwrap();
+    assert!(preview.contains("医院名称") && preview.contains("人民医院"), "{preview}");
+    wait_css(&c, "#download-1").await.click().await.unwrap();
+    let mut csv = None;
+    for _ in 0..100 {
+        if let Some(f) = std::fs::read_dir(&driver.1).ok().and_then(|d| d.filter_map(|e| e.ok()).find(|e| e.file_name().to_string_lossy().ends_with(".csv"))) {
+            csv = std::fs::read_to_string(f.path()).ok().filter(|t| !t.is_empty());
+            if csv.is_some() {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let csv = csv.expect("the CSV was downloaded");
+    assert!(csv.starts_with("医院名称,等级"), "{csv}");
+    c.refresh().await.unwrap();
+    assert_eq!(wait_css(&c, "#downloads").await.text().await.unwrap().trim(), "1", "the download was counted");
 }
