@@ -48,6 +48,8 @@ pub struct Openness {
     public_url: String,
     /// While set (bulk loads), changes skip the index; a [`Openness::reload`] follows.
     defer_index: Arc<std::sync::atomic::AtomicBool>,
+    /// What the database looked like at the last sync.
+    fingerprint: Arc<RwLock<String>>,
 }
 
 /// Who may publish for `department`: its admins, and platform admins for everyone.
@@ -68,6 +70,7 @@ impl Openness {
             packages: Default::default(),
             public_url: public_url.trim_end_matches('/').to_string(),
             defer_index: Default::default(),
+            fingerprint: Default::default(),
         };
         o.reload().await?;
         Ok(o)
@@ -87,6 +90,25 @@ impl Openness {
     }
     pub(crate) fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// Reload when another node changed documents or datasets (a cheap fingerprint first).
+    pub async fn sync(&self) -> Result<bool> {
+        let (n, last): (i64, Option<String>) = yiwang_store::sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM datasets) + (SELECT COUNT(*) FROM documents) + (SELECT COUNT(*) FROM dataset_resources) + (SELECT COUNT(*) FROM dataset_ratings),
+                    (SELECT MAX(m) FROM (SELECT MAX(metadata_modified) AS m FROM datasets UNION ALL SELECT MAX(updated_at) FROM documents) AS x)",
+        )
+        .fetch_one(self.db.reader())
+        .await?;
+        let print = format!("{n}/{}", last.unwrap_or_default());
+        let changed = self.fingerprint.read().map(|f| *f != print).unwrap_or(true);
+        if changed {
+            self.reload().await?;
+            if let Ok(mut f) = self.fingerprint.write() {
+                *f = print;
+            }
+        }
+        Ok(changed)
     }
 
     /// Update the index after a change, unless a bulk load defers it.

@@ -229,8 +229,10 @@ async fn open_data_search_facets_rows_downloads_and_ratings() {
         // Documents from the demo are public and searchable, interpretations included.
         let (found, _) = w.o.public_documents(&DocFilter { q: Some("低保".into()), ..Default::default() }, 1, 10).await.unwrap();
         assert!(found.iter().any(|d| d.interpretation.is_some()), "{:?}", found.iter().map(|d| &d.title).collect::<Vec<_>>());
-        // Another node sees the same after reloading from the database.
+        // Another node sees the same after syncing from the database; a quiet sync does nothing.
         w.o.reload().await.unwrap();
+        assert!(w.o.sync().await.unwrap(), "the first sync records the fingerprint");
+        assert!(!w.o.sync().await.unwrap());
         assert_eq!(w.o.package_list().len(), sets);
         let dcat = w.o.dcat_catalog();
         assert_eq!(dcat["dcat:dataset"].as_array().unwrap().len(), sets);

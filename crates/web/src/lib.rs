@@ -419,6 +419,12 @@ pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(_) => last = now,
                 Err(e) => tracing::warn!(error = %e, "search index sync failed"),
             }
+            // Documents and datasets changed on other app servers (every 30 s).
+            if ticks % 3 == 0 {
+                if let Err(e) = app.openness.sync().await {
+                    tracing::warn!(error = %e, "open data sync failed");
+                }
+            }
         }
     })
 }

@@ -650,7 +650,10 @@ async fn find_a_policy_and_download_open_data() {
     wait_css(&c, "#download-1").await.click().await.unwrap();
     let mut csv = None;
     for _ in 0..100 {
-        if let Some(f) = std::fs::read_dir(&driver.1).ok().and_then(|d| d.filter_map(|e| e.ok()).find(|e| e.file_name().to_string_lossy().ends_with(".csv"))) {
+        if let Some(f) = std::fs::read_dir(&driver.1)
+            .ok()
+            .and_then(|d| d.filter_map(|e| e.ok()).find(|e| e.file_name().to_string_lossy().ends_with(".csv")))
+        {
             csv = std::fs::read_to_string(f.path()).ok().filter(|t| !t.is_empty());
             if csv.is_some() {
                 break;
