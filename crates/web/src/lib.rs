@@ -420,7 +420,7 @@ pub fn spawn_background(app: AppState) -> tokio::task::JoinHandle<()> {
                 Err(e) => tracing::warn!(error = %e, "search index sync failed"),
             }
             // Documents and datasets changed on other app servers (every 30 s).
-            if ticks % 3 == 0 {
+            if ticks.is_multiple_of(3) {
                 if let Err(e) = app.openness.sync().await {
                     tracing::warn!(error = %e, "open data sync failed");
                 }
