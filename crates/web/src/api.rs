@@ -540,7 +540,9 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_openness::request_action,
         crate::api_openness::rate_dataset,
         crate::api_openness::dataset_requests,
-        crate::api_openness::request_dataset
+        crate::api_openness::request_dataset,
+        crate::api_openness::put_dataset,
+        crate::api_openness::add_resource
     ),
     components(schemas(
         ErrorBody,
@@ -705,7 +707,8 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_openness::NewDocument,
         crate::api_openness::Schedule,
         crate::api_openness::RequestAction,
-        crate::api_openness::RatingBody
+        crate::api_openness::RatingBody,
+        yiwang_openness::DatasetInput
     ))
 )]
 pub struct ApiDoc;

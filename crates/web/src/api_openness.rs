@@ -453,3 +453,41 @@ pub async fn attachment(State(app): State<AppState>, Path((id, name)): Path<(Str
     }
     Ok(res)
 }
+
+/// Publish or update a dataset (department admins of the publisher).
+#[utoipa::path(put, path = "/api/v1/opendata/datasets/{name}", tag = "openness", request_body = yiwang_openness::DatasetInput, responses((status = 200, body = Package)))]
+pub async fn put_dataset(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(name): Path<String>,
+    ApiJson(input): ApiJson<yiwang_openness::DatasetInput>,
+) -> ApiResult<Json<Package>> {
+    if input.name != name {
+        return Err(crate::error::AppError::bad_request("INVALID_FIELD", "路径与数据集标识不一致").into());
+    }
+    Ok(Json(app.openness.save_dataset(Some(&staff.staff), &input).await?))
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct ResourceQuery {
+    /// Resource name (a resource of the same name is replaced).
+    pub name: String,
+    /// `CSV`, `JSON` or `XLSX`.
+    pub format: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Upload a resource file as the request body (tabular files become queryable rows).
+#[utoipa::path(post, path = "/api/v1/opendata/datasets/{name}/resources", tag = "openness", params(ResourceQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 201, body = yiwang_openness::Resource)))]
+pub async fn add_resource(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<ResourceQuery>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<yiwang_openness::Resource>)> {
+    let r = app.openness.add_resource(Some(&staff.staff), &name, &q.name, &q.description, &q.format, &body).await?;
+    Ok((StatusCode::CREATED, Json(r)))
+}

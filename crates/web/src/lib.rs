@@ -208,6 +208,8 @@ pub fn router(app: AppState) -> Router {
         .route("/gk/documents/{id}/withdraw", post(api_openness::withdraw_document))
         .route("/gk/requests", get(api_openness::my_requests).post(api_openness::request_disclosure))
         .route("/gk/requests/{id}/actions", post(api_openness::request_action))
+        .route("/opendata/datasets/{name}", axum::routing::put(api_openness::put_dataset))
+        .route("/opendata/datasets/{name}/resources", post(api_openness::add_resource))
         .route("/opendata/datasets/{name}/rating", post(api_openness::rate_dataset))
         .route("/opendata/requests", get(api_openness::dataset_requests).post(api_openness::request_dataset))
         .fallback(ops::api_not_found);

@@ -136,5 +136,29 @@ async fn ckan_envelopes_documents_requests_and_ratings() {
             StatusCode::UNAUTHORIZED
         );
         assert!(t.get("/data?q=%E5%8C%BB%E9%99%A2").await.body.contains("qingshan-hospitals"));
+
+        // A department publishes its own dataset and a table; others may not.
+        let ds = json!({"name": "spj-window-waits", "title": "综合窗口等候时间", "notes": "每日平均等候分钟数", "organization": SPJ_DEPT,
+            "license_id": "cc-by-4.0", "groups": ["government"], "tags": ["窗口", "等候"]});
+        assert_eq!(t.json("PUT", "/api/v1/opendata/datasets/spj-window-waits", &ds, Some(&gaj)).await.status, StatusCode::FORBIDDEN);
+        let put = t.json("PUT", "/api/v1/opendata/datasets/spj-window-waits", &ds, Some(&spj)).await;
+        assert_eq!(put.status, StatusCode::OK, "{}", put.body);
+        let req = http::Request::post("/api/v1/opendata/datasets/spj-window-waits/resources?name=%E7%AD%89%E5%80%99&format=CSV")
+            .header("cookie", &spj.cookie)
+            .header("x-csrf-token", &spj.csrf)
+            .body(axum::body::Body::from(
+                "日期,分钟
+2026-11-02,12
+2026-11-03,9
+",
+            ))
+            .unwrap();
+        let up = t.send(req).await;
+        assert_eq!(up.status, StatusCode::CREATED, "{}", up.body);
+        let rid = up.json()["id"].as_str().unwrap().to_string();
+        let rows = t.get(&format!("/api/3/action/datastore_search?resource_id={rid}&sort=%E5%88%86%E9%92%9F%20asc")).await.json();
+        assert_eq!(rows["result"]["records"][0]["分钟"], 9.0);
+        let found = t.get("/api/3/action/package_search?q=%E7%AD%89%E5%80%99").await.json();
+        assert_eq!(found["result"]["results"][0]["name"], "spj-window-waits");
     }
 }
