@@ -174,10 +174,10 @@ fn main() {
             .map(|q| {
                 let mut p = format!("/api/3/action/package_search?rows={}", q.rows.unwrap_or(10));
                 if let Some(x) = &q.q {
-                    p.push_str(&format!("&q={}", yiwang_core::url::percent_encode(x)));
+                    p.push_str(&format!("&q={}", yiwang_core::url::percent_encode(x, b"")));
                 }
                 if let Some(x) = &q.fq {
-                    p.push_str(&format!("&fq={}", yiwang_core::url::percent_encode(x)));
+                    p.push_str(&format!("&fq={}", yiwang_core::url::percent_encode(x, b"")));
                 }
                 if let Some(x) = q.start {
                     p.push_str(&format!("&start={x}"));
