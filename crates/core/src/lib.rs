@@ -5,6 +5,7 @@ pub mod codes;
 pub mod error;
 pub mod labels;
 pub mod mask;
+pub mod text;
 pub mod url;
 
 pub use error::{DomainError, ErrorKind};

@@ -77,12 +77,5 @@ pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> O
 
 /// Trimmed text of at most `max` characters, required unless `optional`.
 pub(crate) fn text_field(value: &str, field: &str, max: usize, optional: bool) -> Result<String> {
-    let t = value.trim();
-    if t.is_empty() && !optional {
-        return Err(invalid(field, "必须填写"));
-    }
-    if t.chars().count() > max {
-        return Err(invalid(field, format!("不能超过{max}字")));
-    }
-    Ok(t.to_string())
+    yiwang_core::text::checked(value, max, optional).map_err(|m| invalid(field, m))
 }

@@ -138,6 +138,16 @@ pub fn render(t: impl Template) -> PageResult {
     Ok(Html(html).into_response())
 }
 
+/// Render a page that may show a client error: when `failed`, the answer carries `status`
+/// (409 for a state conflict, 422 for invalid input) so scripts and tests see the refusal.
+pub fn render_refused(t: impl Template, failed: bool, status: axum::http::StatusCode) -> PageResult {
+    let mut res = render(t)?;
+    if failed {
+        *res.status_mut() = status;
+    }
+    Ok(res)
+}
+
 fn cat_err(e: yiwang_catalog::CatalogError) -> PageError {
     PageError(catalog_error(e))
 }

@@ -71,11 +71,7 @@ async fn apply_page(app: &AppState, c: Chrome, person: &PersonSession, error: Op
     let departments = app.catalog.departments().await?.into_iter().map(|d| (d.credit_code, d.name)).collect();
     let mine = app.openness.my_requests(&a).await?;
     let failed = error.is_some();
-    let mut res = render(ApplyPage { c, departments, mine, error })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    super::render_refused(ApplyPage { c, departments, mine, error }, failed, axum::http::StatusCode::UNPROCESSABLE_ENTITY)
 }
 
 /// 依申请公开: the form and the person's requests.
@@ -261,11 +257,11 @@ async fn staff_page(app: &AppState, c: Chrome, staff: &StaffSession, error: Opti
     let kinds = DocKind::ALL.iter().map(|k| (k.key(), k.label(c.en))).collect();
     let failed = error.is_some();
     let department = staff.staff.department.clone().unwrap_or_default();
-    let mut res = render(StaffDocsPage { c, docs, requests, kinds, department, error })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    super::render_refused(
+        StaffDocsPage { c, docs, requests, kinds, department, error },
+        failed,
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }
 
 /// 政务公开 workbench: the department's documents and requests.

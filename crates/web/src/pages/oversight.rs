@@ -106,11 +106,7 @@ async fn alert_page(app: &AppState, c: Chrome, staff: &StaffSession, id: &str, e
     let can_explain = own && matches!(a.status, AlertStatus::Open | AlertStatus::Explained);
     let can_close = is_supervisor(&staff.staff) && matches!(a.status, AlertStatus::Explained | AlertStatus::Rectified);
     let failed = error.is_some();
-    let mut res = render(AlertPage { c, a, can_explain, can_close, error })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::CONFLICT;
-    }
-    Ok(res)
+    super::render_refused(AlertPage { c, a, can_explain, can_close, error }, failed, axum::http::StatusCode::CONFLICT)
 }
 
 pub async fn alert(State(app): State<AppState>, c: Chrome, staff: StaffSession, Path(id): Path<String>) -> PageResult {
@@ -153,11 +149,11 @@ async fn followups_page(app: &AppState, c: Chrome, staff: &StaffSession, error: 
     let rows = app.oversight.followups(&staff.staff, false).await?;
     let failed = error.is_some();
     let department = staff.staff.department.clone().unwrap_or_default();
-    let mut res = render(FollowupsPage { c, rows, supervisor: is_supervisor(&staff.staff), department, error })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::CONFLICT;
-    }
-    Ok(res)
+    super::render_refused(
+        FollowupsPage { c, rows, supervisor: is_supervisor(&staff.staff), department, error },
+        failed,
+        axum::http::StatusCode::CONFLICT,
+    )
 }
 
 /// 差评整改.
@@ -242,11 +238,7 @@ async fn ticket_page(app: &AppState, c: Chrome, staff: &StaffSession, id: &str, 
     let departments =
         if supervisor { app.catalog.departments().await?.into_iter().map(|d| (d.credit_code, d.name)).collect() } else { vec![] };
     let failed = error.is_some();
-    let mut res = render(TicketPage { c, v, supervisor, own, departments, error })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::CONFLICT;
-    }
-    Ok(res)
+    super::render_refused(TicketPage { c, v, supervisor, own, departments, error }, failed, axum::http::StatusCode::CONFLICT)
 }
 
 pub async fn ticket(State(app): State<AppState>, c: Chrome, staff: StaffSession, Path(id): Path<String>) -> PageResult {
@@ -402,11 +394,11 @@ async fn my_tickets_page(
     let items = app.catalog.list_public(&Default::default(), 1, 500).await?.items.into_iter().map(|i| (i.impl_code, i.name)).collect();
     let departments = app.catalog.departments().await?.into_iter().map(|d| (d.credit_code, d.name)).collect();
     let failed = error.is_some();
-    let mut res = render(MyTicketsPage { kinds: kinds(c.en), c, tickets, items, departments, error, title, content })?;
-    if failed {
-        *res.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    Ok(res)
+    super::render_refused(
+        MyTicketsPage { kinds: kinds(c.en), c, tickets, items, departments, error, title, content },
+        failed,
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+    )
 }
 
 /// 我的诉求 and a new one (咨询、投诉、建议、举报、求助).
