@@ -542,7 +542,8 @@ pub async fn whoami(a: crate::auth::AnySession) -> ApiResult<Json<Me>> {
         crate::api_openness::dataset_requests,
         crate::api_openness::request_dataset,
         crate::api_openness::put_dataset,
-        crate::api_openness::add_resource
+        crate::api_openness::add_resource,
+        crate::api_openness::add_attachment
     ),
     components(schemas(
         ErrorBody,

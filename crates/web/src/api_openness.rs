@@ -491,3 +491,23 @@ pub async fn add_resource(
     let r = app.openness.add_resource(Some(&staff.staff), &name, &q.name, &q.description, &q.format, &body).await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
+
+#[derive(Deserialize, IntoParams)]
+pub struct AttachmentQuery {
+    pub name: String,
+}
+
+/// Attach a file to a document (request body; the Content-Type header is kept).
+#[utoipa::path(post, path = "/api/v1/gk/documents/{id}/attachments", tag = "openness", params(AttachmentQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), responses((status = 200, body = Document)))]
+pub async fn add_attachment(
+    State(app): State<AppState>,
+    staff: StaffSession,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<AttachmentQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<Document>> {
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream");
+    Ok(Json(app.openness.attach(&staff.staff, &id, &q.name, ct, &body).await?))
+}

@@ -206,6 +206,7 @@ pub fn router(app: AppState) -> Router {
         .route("/gk/documents/{id}", get(api_openness::document))
         .route("/gk/documents/{id}/publish", post(api_openness::publish_document))
         .route("/gk/documents/{id}/withdraw", post(api_openness::withdraw_document))
+        .route("/gk/documents/{id}/attachments", post(api_openness::add_attachment))
         .route("/gk/requests", get(api_openness::my_requests).post(api_openness::request_disclosure))
         .route("/gk/requests/{id}/actions", post(api_openness::request_action))
         .route("/opendata/datasets/{name}", axum::routing::put(api_openness::put_dataset))
@@ -259,7 +260,8 @@ pub fn router(app: AppState) -> Router {
         .route("/oversight/stats.csv", get(pages::oversight::stats_csv))
         .route("/payments", get(pages::payments::staff))
         .route("/payments/reconcile", post(pages::payments::staff_reconcile))
-        .route("/gk", get(pages::openness::staff).post(pages::openness::staff_action));
+        .route("/gk", get(pages::openness::staff).post(pages::openness::staff_action))
+        .route("/gk/upload", post(pages::openness::staff_upload));
 
     // The gateway for department systems: bearer tokens, no cookies or pages, so it skips the
     // portal's session, CSRF, tracing-span and page-header layers, which cost a tenth of a

@@ -160,5 +160,43 @@ async fn ckan_envelopes_documents_requests_and_ratings() {
         assert_eq!(rows["result"]["records"][0]["分钟"], 9.0);
         let found = t.get("/api/3/action/package_search?q=%E7%AD%89%E5%80%99").await.json();
         assert_eq!(found["result"]["results"][0]["name"], "spj-window-waits");
+
+        // The same through the staff pages: a dataset by form, a table and an attachment by upload.
+        let form = [
+            ("csrf_token", spj.csrf.as_str()),
+            ("action", "dataset"),
+            ("name", "spj-queue-numbers"),
+            ("title", "取号量统计"),
+            ("license_id", "gov-open"),
+            ("group", "government"),
+            ("tags", "取号, 窗口"),
+            ("update_cycle", "每日"),
+        ];
+        assert_eq!(t.form("/staff/gk", &form, &spj.cookie).await.status, StatusCode::SEE_OTHER);
+        let fields = [
+            ("csrf_token", spj.csrf.as_str()),
+            ("target", "resource"),
+            ("dataset", "spj-queue-numbers"),
+            ("name", "取号量"),
+            ("format", "CSV"),
+        ];
+        let up = upload(&t, "/staff/gk/upload", &spj, &fields, ("q.csv", "日期,取号\n2026-11-02,300\n".as_bytes()), false).await;
+        assert_eq!(up.status, StatusCode::SEE_OTHER, "{}", up.body);
+        assert!(t.get("/data/spj-queue-numbers").await.body.contains("300"));
+        let no_csrf = upload(
+            &t,
+            "/staff/gk/upload",
+            &spj,
+            &[("target", "resource"), ("dataset", "spj-queue-numbers"), ("format", "CSV")],
+            ("q.csv", b"a\n1\n"),
+            false,
+        )
+        .await;
+        assert_eq!(no_csrf.status, StatusCode::FORBIDDEN);
+        let fields = [("csrf_token", spj.csrf.as_str()), ("target", "attachment"), ("id", did.as_str()), ("name", "延时服务安排.pdf")];
+        let att = upload(&t, "/staff/gk/upload", &spj, &fields, ("a.pdf", b"%PDF-1.4"), false).await;
+        assert_eq!(att.status, StatusCode::SEE_OTHER, "{}", att.body);
+        let file = t.get(&format!("/gk/{did}/files/%E5%BB%B6%E6%97%B6%E6%9C%8D%E5%8A%A1%E5%AE%89%E6%8E%92.pdf")).await;
+        assert_eq!((file.status, file.body.as_str()), (StatusCode::OK, "%PDF-1.4"));
     }
 }

@@ -240,10 +240,59 @@ pub async fn request_data(
 
 // ---------- staff ----------
 
+/// Staff uploads (multipart, CSRF-checked): a document's attachment (`target=attachment`,
+/// `id`) or a dataset's resource (`target=resource`, `dataset`, `format`), with `name` and
+/// `file`.
+pub async fn staff_upload(State(app): State<AppState>, c: Chrome, req: axum::extract::Request) -> PageResult {
+    use axum::extract::FromRequest;
+    let (mut parts, body) = req.into_parts();
+    let staff = <StaffSession as axum::extract::FromRequestParts<AppState>>::from_request_parts(&mut parts, &app)
+        .await
+        .map_err(|_| crate::error::AppError::from(yiwang_identity::IdentityError::Unauthenticated))?;
+    let mut m = axum::extract::Multipart::from_request(axum::extract::Request::from_parts(parts, body), &app)
+        .await
+        .map_err(|_| crate::error::AppError::bad_request("BAD_FORM", "上传内容无效"))?;
+    let mut fields: std::collections::HashMap<String, String> = Default::default();
+    let mut file: Option<(String, String, Vec<u8>)> = None;
+    let too_big = || crate::error::AppError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "BODY_TOO_LARGE", "文件过大");
+    while let Some(field) = m.next_field().await.map_err(|_| too_big())? {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("").to_string();
+            let ct = field.content_type().unwrap_or("application/octet-stream").to_string();
+            file = Some((file_name, ct, field.bytes().await.map_err(|_| too_big())?.to_vec()));
+        } else {
+            fields.insert(name, field.text().await.map_err(|_| too_big())?);
+        }
+    }
+    if !yiwang_identity::tokens_equal(fields.get("csrf_token").map(String::as_str).unwrap_or(""), &staff.session.csrf_token) {
+        return Err(crate::error::AppError::from(yiwang_identity::IdentityError::CsrfMismatch).into());
+    }
+    staff.require(Permission::Workbench)?;
+    let get = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (file_name, ct, bytes) = file.ok_or_else(|| crate::error::AppError::bad_request("INVALID_FIELD", "请选择要上传的文件"))?;
+    let name = Some(get("name")).filter(|n| !n.trim().is_empty()).unwrap_or(file_name);
+    let result = match get("target").as_str() {
+        "attachment" => app.openness.attach(&staff.staff, &get("id"), &name, &ct, &bytes).await.map(|_| ()),
+        "resource" => app.openness.add_resource(Some(&staff.staff), &get("dataset"), &name, "", &get("format"), &bytes).await.map(|_| ()),
+        _ => return Err(crate::error::AppError::bad_request("BAD_ACTION", "未知的上传").into()),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to("/staff/gk").into_response()),
+        Err(e) if client_error(&e) || matches!(e, OpenError::Forbidden | OpenError::NotFound(_)) => {
+            staff_page(&app, c, &staff, Some(e.to_string())).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Template)]
 #[template(path = "staff/gk.html")]
 struct StaffDocsPage {
     c: Chrome,
+    datasets: Vec<Package>,
+    licenses: Vec<(&'static str, &'static str)>,
+    groups: Vec<(&'static str, &'static str)>,
     docs: Vec<Document>,
     requests: Vec<DisclosureRequest>,
     kinds: Vec<(&'static str, &'static str)>,
@@ -257,8 +306,19 @@ async fn staff_page(app: &AppState, c: Chrome, staff: &StaffSession, error: Opti
     let kinds = DocKind::ALL.iter().map(|k| (k.key(), k.label(c.en))).collect();
     let failed = error.is_some();
     let department = staff.staff.department.clone().unwrap_or_default();
+    let org = department.to_lowercase();
+    let datasets = app
+        .openness
+        .package_search(&SearchParams {
+            fq: (!org.is_empty()).then(|| format!("organization:{org}")),
+            rows: Some(200),
+            sort: Some("name asc".into()),
+            ..Default::default()
+        })?
+        .results;
+    let licenses = yiwang_openness::opendata::LICENSES.to_vec();
     super::render_refused(
-        StaffDocsPage { c, docs, requests, kinds, department, error },
+        StaffDocsPage { c, datasets, licenses, groups: GROUPS.to_vec(), docs, requests, kinds, department, error },
         failed,
         axum::http::StatusCode::UNPROCESSABLE_ENTITY,
     )
@@ -297,6 +357,20 @@ pub async fn staff_action(State(app): State<AppState>, c: Chrome, CsrfForm { sta
             o.save_document(s, src, None, &dept, &input).await.map(|_| ())
         }
         "publish" => o.publish(s, src, &f("id"), Some(&f("at"))).await.map(|_| ()),
+        "dataset" => {
+            let input = yiwang_openness::DatasetInput {
+                name: f("name"),
+                title: f("title"),
+                notes: f("notes"),
+                organization: staff.staff.department.clone().unwrap_or_else(|| f("department")),
+                license_id: f("license_id"),
+                groups: vec![f("group")].into_iter().filter(|g| !g.is_empty()).collect(),
+                tags: f("tags").split([',', '，', ' ']).map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+                update_cycle: f("update_cycle"),
+                open_type: "无条件开放".into(),
+            };
+            o.save_dataset(Some(s), &input).await.map(|_| ())
+        }
         "withdraw" => o.withdraw(s, src, &f("id"), &f("reason"), None).await.map(|_| ()),
         "extend" => o.extend_request(s, src, &f("id"), &f("reason")).await.map(|_| ()),
         "answer" => o.answer_request(s, src, &f("id"), &f("decision"), &f("answer")).await.map(|_| ()),
