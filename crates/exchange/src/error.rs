@@ -1,6 +1,6 @@
 use yiwang_core::codes::CodeError;
 use yiwang_core::{DomainError, ErrorKind};
-use yiwang_store::{sqlx, StoreError};
+use yiwang_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExchangeError {
@@ -37,33 +37,13 @@ pub enum ExchangeError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for ExchangeError {
-    fn from(e: sqlx::Error) -> Self {
-        ExchangeError::Store(e.into())
-    }
-}
-
-impl From<serde_json::Error> for ExchangeError {
-    fn from(e: serde_json::Error) -> Self {
-        ExchangeError::Config(format!("数据格式错误：{e}"))
-    }
-}
-
 impl From<yiwang_crypto::CryptoError> for ExchangeError {
     fn from(e: yiwang_crypto::CryptoError) -> Self {
         ExchangeError::Config(e.to_string())
     }
 }
 
-impl From<yiwang_identity::IdentityError> for ExchangeError {
-    fn from(e: yiwang_identity::IdentityError) -> Self {
-        match e {
-            yiwang_identity::IdentityError::Store(s) => ExchangeError::Store(s),
-            yiwang_identity::IdentityError::Forbidden => ExchangeError::Forbidden,
-            other => ExchangeError::Config(other.to_string()),
-        }
-    }
-}
+yiwang_identity::domain_error_conversions!(ExchangeError);
 
 impl DomainError for ExchangeError {
     fn code(&self) -> &'static str {

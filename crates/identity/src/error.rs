@@ -112,3 +112,33 @@ pub type Result<T, E = IdentityError> = std::result::Result<T, E>;
 pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> IdentityError {
     IdentityError::InvalidField { field, message: message.into() }
 }
+
+/// The conversions every domain error enum with `Store(StoreError)`, `Config(String)` and
+/// `Forbidden` variants needs: database errors, malformed stored JSON, and identity errors
+/// (permission refusals stay refusals).
+#[macro_export]
+macro_rules! domain_error_conversions {
+    ($t:ident) => {
+        impl From<::yiwang_store::sqlx::Error> for $t {
+            fn from(e: ::yiwang_store::sqlx::Error) -> Self {
+                $t::Store(e.into())
+            }
+        }
+
+        impl From<::serde_json::Error> for $t {
+            fn from(e: ::serde_json::Error) -> Self {
+                $t::Config(format!("数据格式错误：{e}"))
+            }
+        }
+
+        impl From<$crate::IdentityError> for $t {
+            fn from(e: $crate::IdentityError) -> Self {
+                match e {
+                    $crate::IdentityError::Store(s) => $t::Store(s),
+                    $crate::IdentityError::Forbidden => $t::Forbidden,
+                    other => $t::Config(other.to_string()),
+                }
+            }
+        }
+    };
+}

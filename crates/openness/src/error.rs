@@ -1,5 +1,5 @@
 use yiwang_core::{DomainError, ErrorKind};
-use yiwang_store::{sqlx, StoreError};
+use yiwang_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -21,33 +21,13 @@ pub enum OpenError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for OpenError {
-    fn from(e: sqlx::Error) -> Self {
-        OpenError::Store(e.into())
-    }
-}
-
-impl From<serde_json::Error> for OpenError {
-    fn from(e: serde_json::Error) -> Self {
-        OpenError::Config(format!("数据格式错误：{e}"))
-    }
-}
-
 impl From<tantivy::TantivyError> for OpenError {
     fn from(e: tantivy::TantivyError) -> Self {
         OpenError::Index(e.to_string())
     }
 }
 
-impl From<yiwang_identity::IdentityError> for OpenError {
-    fn from(e: yiwang_identity::IdentityError) -> Self {
-        match e {
-            yiwang_identity::IdentityError::Store(s) => OpenError::Store(s),
-            yiwang_identity::IdentityError::Forbidden => OpenError::Forbidden,
-            other => OpenError::Config(other.to_string()),
-        }
-    }
-}
+yiwang_identity::domain_error_conversions!(OpenError);
 
 impl DomainError for OpenError {
     fn code(&self) -> &'static str {

@@ -1,5 +1,5 @@
 use yiwang_core::{DomainError, ErrorKind};
-use yiwang_store::{sqlx, StoreError};
+use yiwang_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OversightError {
@@ -21,27 +21,7 @@ pub enum OversightError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for OversightError {
-    fn from(e: sqlx::Error) -> Self {
-        OversightError::Store(e.into())
-    }
-}
-
-impl From<serde_json::Error> for OversightError {
-    fn from(e: serde_json::Error) -> Self {
-        OversightError::Config(format!("数据格式错误：{e}"))
-    }
-}
-
-impl From<yiwang_identity::IdentityError> for OversightError {
-    fn from(e: yiwang_identity::IdentityError) -> Self {
-        match e {
-            yiwang_identity::IdentityError::Store(s) => OversightError::Store(s),
-            yiwang_identity::IdentityError::Forbidden => OversightError::Forbidden,
-            other => OversightError::Config(other.to_string()),
-        }
-    }
-}
+yiwang_identity::domain_error_conversions!(OversightError);
 
 impl DomainError for OversightError {
     fn code(&self) -> &'static str {

@@ -1,5 +1,5 @@
 use yiwang_core::{DomainError, ErrorKind};
-use yiwang_store::{sqlx, StoreError};
+use yiwang_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentError {
@@ -24,27 +24,7 @@ pub enum PaymentError {
     Store(#[from] StoreError),
 }
 
-impl From<sqlx::Error> for PaymentError {
-    fn from(e: sqlx::Error) -> Self {
-        PaymentError::Store(e.into())
-    }
-}
-
-impl From<serde_json::Error> for PaymentError {
-    fn from(e: serde_json::Error) -> Self {
-        PaymentError::Config(format!("数据格式错误：{e}"))
-    }
-}
-
-impl From<yiwang_identity::IdentityError> for PaymentError {
-    fn from(e: yiwang_identity::IdentityError) -> Self {
-        match e {
-            yiwang_identity::IdentityError::Store(s) => PaymentError::Store(s),
-            yiwang_identity::IdentityError::Forbidden => PaymentError::Forbidden,
-            other => PaymentError::Config(other.to_string()),
-        }
-    }
-}
+yiwang_identity::domain_error_conversions!(PaymentError);
 
 impl DomainError for PaymentError {
     fn code(&self) -> &'static str {
