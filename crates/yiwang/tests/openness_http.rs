@@ -173,6 +173,9 @@ async fn ckan_envelopes_documents_requests_and_ratings() {
             ("update_cycle", "每日"),
         ];
         assert_eq!(t.form("/staff/gk", &form, &spj.cookie).await.status, StatusCode::SEE_OTHER);
+        let workbench = t.get_with("/staff/gk", &spj.cookie).await.body;
+        assert_eq!(workbench.matches("id=\"datasets\"").count(), 1, "the datasets section once, not in the title");
+        assert!(workbench.contains("<title>政务公开管理"));
         let fields = [
             ("csrf_token", spj.csrf.as_str()),
             ("target", "resource"),
