@@ -215,15 +215,7 @@ pub(crate) async fn insert_case(tx: &mut Tx, c: &Case, a: &Applicant, submit_key
 
 /// Next daily sequence for an item (1-based), in the caller's transaction.
 pub(crate) async fn next_sequence(tx: &mut Tx, item: &str, day: &str) -> Result<i64> {
-    let n: i64 = sqlx::query_scalar(
-        "INSERT INTO case_sequences (item_code, day, last_seq) VALUES ($1, $2, 1)
-         ON CONFLICT (item_code, day) DO UPDATE SET last_seq = case_sequences.last_seq + 1 RETURNING last_seq",
-    )
-    .bind(item)
-    .bind(day)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(n)
+    Ok(yiwang_store::sequences::next_daily(tx, item, day).await?)
 }
 
 /// Write a transition: the case row (only if nobody else changed it since `expected_version`),

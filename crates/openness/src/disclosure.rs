@@ -74,17 +74,14 @@ impl Openness {
         let id = uuid::Uuid::new_v4().to_string();
         let prefix = format!("GK{}", today.format("%Y%m%d"));
         let mut tx = self.db().begin().await?;
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM disclosure_requests WHERE number LIKE $1")
-            .bind(format!("{prefix}%"))
-            .fetch_one(&mut *tx)
-            .await?;
+        let serial = yiwang_store::sequences::next_daily(&mut tx, "disclosure", &today.format("%Y%m%d").to_string()).await?;
         sqlx::query(
             "INSERT INTO disclosure_requests (request_id, number, requester, account, requester_name, department_code, department_name, description,
                 purpose, status, received_on, due_date, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'received', $10, $11, $12, $12)",
         )
         .bind(&id)
-        .bind(format!("{prefix}{:04}", n + 1))
+        .bind(format!("{prefix}{serial:04}"))
         .bind(a.owner())
         .bind(&a.account)
         .bind(&a.name)

@@ -190,48 +190,37 @@ impl Oversight {
         let day = china_date(now);
         let due = timestamp_text(self.ticket_due(Priority::General, now));
         let id = uuid::Uuid::new_v4().to_string();
-        for attempt in 0..5 {
-            let mut tx = self.db().begin().await?;
-            let prefix = day.format("%Y%m%d").to_string();
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE number LIKE $1")
-                .bind(format!("{prefix}%"))
-                .fetch_one(&mut *tx)
-                .await?;
-            let number = format!("{prefix}{:05}", n + 1 + attempt);
-            let r = sqlx::query(
-                "INSERT INTO tickets (ticket_id, number, kind, priority, status, title, content, item_code, item_name, department_code,
-                    department_name, submitter, account, contact_name, contact_phone, query_hash, due_at, escalation, created_at, updated_at, month)
-                 VALUES ($1, $2, $3, 'general', 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16, $17)",
-            )
-            .bind(&id)
-            .bind(&number)
-            .bind(kind.key())
-            .bind(&title)
-            .bind(&content)
-            .bind(item.as_ref().map(|i| i.0.clone()))
-            .bind(item.as_ref().map(|i| i.1.clone()))
-            .bind(department.as_ref().map(|d| d.0.clone()))
-            .bind(department.as_ref().map(|d| d.1.clone()))
-            .bind(&submitter)
-            .bind(&account)
-            .bind(&contact_name)
-            .bind(&contact_phone)
-            .bind(query_code.as_deref().map(hash_code))
-            .bind(&due)
-            .bind(&now_text)
-            .bind(month_of(day))
-            .execute(&mut *tx)
-            .await;
-            match r {
-                Ok(_) => {}
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
-            }
-            self.event(&mut tx, &id, "登记", None, kind.label_zh()).await?;
-            tx.commit().await?;
-            return Ok((self.load_ticket(&id).await?, query_code));
-        }
-        Err(OversightError::Duplicate("工单编号冲突，请重试".into()))
+        let mut tx = self.db().begin().await?;
+        let prefix = day.format("%Y%m%d").to_string();
+        let serial = yiwang_store::sequences::next_daily(&mut tx, "ticket", &prefix).await?;
+        let number = format!("{prefix}{serial:05}");
+        sqlx::query(
+            "INSERT INTO tickets (ticket_id, number, kind, priority, status, title, content, item_code, item_name, department_code,
+                department_name, submitter, account, contact_name, contact_phone, query_hash, due_at, escalation, created_at, updated_at, month)
+             VALUES ($1, $2, $3, 'general', 'received', $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0, $16, $16, $17)",
+        )
+        .bind(&id)
+        .bind(&number)
+        .bind(kind.key())
+        .bind(&title)
+        .bind(&content)
+        .bind(item.as_ref().map(|i| i.0.clone()))
+        .bind(item.as_ref().map(|i| i.1.clone()))
+        .bind(department.as_ref().map(|d| d.0.clone()))
+        .bind(department.as_ref().map(|d| d.1.clone()))
+        .bind(&submitter)
+        .bind(&account)
+        .bind(&contact_name)
+        .bind(&contact_phone)
+        .bind(query_code.as_deref().map(hash_code))
+        .bind(&due)
+        .bind(&now_text)
+        .bind(month_of(day))
+        .execute(&mut *tx)
+        .await?;
+        self.event(&mut tx, &id, "登记", None, kind.label_zh()).await?;
+        tx.commit().await?;
+        Ok((self.load_ticket(&id).await?, query_code))
     }
 
     async fn load_ticket(&self, id: &str) -> Result<Ticket> {

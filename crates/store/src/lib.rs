@@ -9,6 +9,7 @@ mod batch;
 mod migrate;
 pub use batch::TxFuture;
 pub use migrate::current_version;
+pub mod sequences;
 pub mod signing_keys;
 pub mod testing;
 
