@@ -397,8 +397,10 @@ impl Payments {
 
     /// After payment: start the case, or refund money nobody owes any more (the case was
     /// paid at the window, waived or withdrawn meanwhile).
-    async fn settle_case(&self, order: &Order) -> Result<()> {
+    /// Returns whether it started the case. Either way the order is marked settled.
+    async fn settle_case(&self, order: &Order) -> Result<bool> {
         let case = self.cases.case_for_platform(&order.case_id).await?;
+        let started = case.status == CaseStatus::AwaitingPayment;
         match case.status {
             CaseStatus::AwaitingPayment => {
                 self.cases.payment_received(&order.case_id, order.amount_fen, &order.order_no).await?;
@@ -420,7 +422,14 @@ impl Payments {
             }
             _ => {}
         }
-        Ok(())
+        let mut tx = self.db.begin().await?;
+        sqlx::query("UPDATE payment_orders SET settled_at = $1 WHERE order_no = $2 AND settled_at IS NULL")
+            .bind(timestamp_text(self.now()))
+            .bind(&order.order_no)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(started)
     }
 
     /// The sandbox payment page's buttons.
@@ -590,11 +599,10 @@ impl Payments {
             r.reconciled += 1;
         }
 
-        // Paid orders whose case did not start (a crash between the two commits).
-        for o in self.orders_where("status = 'paid'", &[]).await? {
-            let case = self.cases.case_for_platform(&o.case_id).await?;
-            if case.status == CaseStatus::AwaitingPayment {
-                self.cases.payment_received(&o.case_id, o.amount_fen, &o.order_no).await?;
+        // Paid orders never settled (a crash between the payment's commit and the case's start):
+        // only those, not every paid order ever.
+        for o in self.orders_where("status = 'paid' AND settled_at IS NULL", &[]).await? {
+            if self.settle_case(&o).await? {
                 r.resumed += 1;
             }
         }

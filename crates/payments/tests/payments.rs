@@ -293,3 +293,22 @@ async fn courier_tracking_moves_the_case_to_delivered() {
         assert!(w.pay.sandbox_advance(&view.case.case_id).await.is_err(), "delivered is the last state");
     }
 }
+
+#[tokio::test]
+async fn a_payment_committed_before_a_crash_starts_its_case_once() {
+    for w in worlds().await {
+        let case = w.accepted(Delivery::Electronic, None).await;
+        let order = w.order(&case).await;
+        // The order's payment committed, then the process died before the case started.
+        yiwang_store::sqlx::query(
+            "UPDATE payment_orders SET status = 'paid', paid_at = '2026-11-23T02:00:00.000Z', paid_day = '2026-11-23' WHERE order_no = $1",
+        )
+        .bind(&order.order_no)
+        .execute(w._t.db.autocommit_writer())
+        .await
+        .unwrap();
+        assert_eq!(w.pay.sweep().await.unwrap().resumed, 1);
+        assert_eq!(w.case(&case.case_id).await.status, CaseStatus::InProgress);
+        assert_eq!(w.pay.sweep().await.unwrap().resumed, 0, "settled orders are not looked at again");
+    }
+}

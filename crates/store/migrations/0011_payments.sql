@@ -22,6 +22,9 @@ CREATE TABLE payment_orders (
     paid_at TEXT,
     -- China date of payment (reconciliation and revenue)
     paid_day TEXT,
+    -- When the case started (or the money was sent back) after payment: the sweep that heals
+    -- a crash between the two stops looking at the order.
+    settled_at TEXT,
     refunded_fen BIGINT NOT NULL DEFAULT 0,
     refund_reason TEXT,
     last_query_at TEXT,
