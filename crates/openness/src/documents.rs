@@ -383,14 +383,20 @@ impl Openness {
         let per_page = per_page.clamp(1, 100);
         let mut docs: Vec<Document> = match f.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
             Some(q) => {
+                // One read for every hit, kept in relevance order.
                 let ids = self.index.search(search::Kind::Document, q, 500)?;
-                let mut out = Vec::new();
-                for id in ids {
-                    if let Ok(d) = self.load_document(&id).await {
-                        out.push(d);
-                    }
+                if ids.is_empty() {
+                    return Ok((vec![], 0));
                 }
-                out
+                let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+                let mut query =
+                    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM documents WHERE doc_id IN ({})", marks.join(", "))));
+                for id in &ids {
+                    query = query.bind(id);
+                }
+                let mut found: Vec<Document> = query.fetch_all(self.db().reader()).await?.iter().map(from_row).collect::<Result<_>>()?;
+                found.sort_by_key(|d| ids.iter().position(|i| *i == d.doc_id));
+                found
             }
             None => {
                 let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -406,7 +412,30 @@ impl Openness {
         });
         let total = docs.len();
         let start = page.saturating_sub(1) * per_page;
-        Ok((docs.into_iter().skip(start).take(per_page).collect(), total))
+        let mut page_docs: Vec<Document> = docs.into_iter().skip(start).take(per_page).collect();
+        // Attachments of the page's documents, in one read.
+        if !page_docs.is_empty() {
+            let marks: Vec<String> = (1..=page_docs.len()).map(|i| format!("${i}")).collect();
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "SELECT doc_id, name, content_type, sha256, size FROM document_files WHERE doc_id IN ({}) ORDER BY name",
+                marks.join(", ")
+            )));
+            for d in &page_docs {
+                query = query.bind(&d.doc_id);
+            }
+            for r in query.fetch_all(self.db().reader()).await? {
+                let id: String = r.try_get("doc_id")?;
+                if let Some(d) = page_docs.iter_mut().find(|d| d.doc_id == id) {
+                    d.attachments.push(Attachment {
+                        name: r.try_get("name")?,
+                        content_type: r.try_get("content_type")?,
+                        sha256: r.try_get("sha256")?,
+                        size: r.try_get("size")?,
+                    });
+                }
+            }
+        }
+        Ok((page_docs, total))
     }
 
     /// The department's documents for its staff (every state).
