@@ -226,11 +226,11 @@ impl Oversight {
         let published = self.published(facts, &view.case).await;
         let calendar = self.cases.calendar();
         let mut findings = rules::state_findings(&view, &published, calendar, today, &self.settings.rules);
+        // A change is of this same case: its items and published facts are the ones just read.
         for (before, after) in changes {
-            let p = self.published(facts, after).await;
             // The day the change happened, not the day it is evaluated: evaluation may lag.
             let then = chrono::DateTime::parse_from_rfc3339(&after.updated_at).map(|t| china_date(t.with_timezone(&Utc))).unwrap_or(today);
-            findings.extend(rules::transition_findings(before.as_ref(), after, &p, calendar, then));
+            findings.extend(rules::transition_findings(before.as_ref(), after, &published, calendar, then));
         }
         let reference = view.case.case_number.clone().unwrap_or_else(|| view.case.case_id.clone());
         let subject = Subject { id: case_id, reference: &reference, title: &view.case.title };

@@ -7,7 +7,7 @@
 //! closes them.
 
 use chrono::NaiveDate;
-use yiwang_cases::engine::{urgency, ON_THE_SPOT_NOTE};
+use yiwang_cases::engine::{urgency, yuan, ON_THE_SPOT_NOTE};
 use yiwang_cases::{Case, CaseStatus, CaseView, EventKind, Urgency, WorkCalendar};
 
 use crate::model::{Level, Rule};
@@ -284,10 +284,6 @@ fn step_scope(branch: i64, step: &str) -> String {
 
 fn fee_note(v: &CaseView) -> String {
     v.timeline.iter().rev().find(|e| e.kind == EventKind::FeeCharged).map(|e| e.note.clone()).unwrap_or_default()
-}
-
-pub(crate) fn yuan(fen: i64) -> String {
-    format!("{}.{:02}元", fen / 100, fen % 100)
 }
 
 #[cfg(test)]
