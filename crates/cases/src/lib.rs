@@ -82,6 +82,16 @@ pub fn china_date(t: DateTime<Utc>) -> NaiveDate {
     (t + chrono::Duration::hours(8)).date_naive()
 }
 
+/// The China date of a stored timestamp text (RFC 3339).
+pub fn china_date_of(ts: &str) -> Option<NaiveDate> {
+    DateTime::parse_from_rfc3339(ts).ok().map(|t| china_date(t.with_timezone(&Utc)))
+}
+
+/// A China wall-clock moment (UTC+8) as UTC.
+pub fn from_china(t: chrono::NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc() - chrono::Duration::hours(8)
+}
+
 /// Tunables.
 #[derive(Debug, Clone)]
 pub struct CaseSettings {

@@ -57,7 +57,7 @@ pub fn parse_moment(s: &str) -> Result<String> {
         return Ok(yiwang_store::timestamp_text(t.with_timezone(&chrono::Utc)));
     }
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-        .map(|t| yiwang_store::timestamp_text(t.and_utc() - chrono::Duration::hours(8)))
+        .map(|t| yiwang_store::timestamp_text(yiwang_cases::from_china(t)))
         .map_err(|_| invalid("at", "时间格式应为 YYYY-MM-DDTHH:MM（北京时间）"))
 }
 

@@ -229,7 +229,7 @@ impl Oversight {
         // A change is of this same case: its items and published facts are the ones just read.
         for (before, after) in changes {
             // The day the change happened, not the day it is evaluated: evaluation may lag.
-            let then = chrono::DateTime::parse_from_rfc3339(&after.updated_at).map(|t| china_date(t.with_timezone(&Utc))).unwrap_or(today);
+            let then = yiwang_cases::china_date_of(&after.updated_at).unwrap_or(today);
             findings.extend(rules::transition_findings(before.as_ref(), after, &published, calendar, then));
         }
         let reference = view.case.case_number.clone().unwrap_or_else(|| view.case.case_id.clone());

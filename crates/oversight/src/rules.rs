@@ -81,11 +81,6 @@ fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d").ok()
 }
 
-/// The China date of a stored timestamp.
-fn date_of_timestamp(s: &str) -> Option<NaiveDate> {
-    chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| yiwang_cases::china_date(t.with_timezone(&chrono::Utc)))
-}
-
 /// A deadline finding: red when overdue, yellow near it, nothing otherwise.
 pub fn deadline(calendar: &WorkCalendar, today: NaiveDate, due: &str, running: bool, warn_days: u32) -> Option<(Level, String)> {
     let d = parse_date(due)?;
@@ -117,7 +112,7 @@ pub fn state_findings(v: &CaseView, published: &Published, calendar: &WorkCalend
             if let Some((level, d)) = deadline(calendar, today, due, true, s.warn_days) {
                 out.push(lead(Rule::CaseDeadline, String::new(), level, format!("{what}{d}")));
             }
-        } else if let Some(done) = c.concluded_at.as_deref().and_then(date_of_timestamp) {
+        } else if let Some(done) = c.concluded_at.as_deref().and_then(yiwang_cases::china_date_of) {
             if let Some(d) = parse_date(due).filter(|d| done > *d) {
                 let late = calendar.working_days_between(d, done).max(1);
                 out.push(lead(Rule::CaseDeadline, String::new(), Level::Red, format!("超期{late}个工作日办结（时限{due}）")));

@@ -33,9 +33,8 @@ impl Period {
     }
     /// Timestamp texts bounding the period: `[from 00:00, to+1 00:00)` China time.
     fn bounds(&self) -> (String, String) {
-        let start = |d: NaiveDate| {
-            d.and_hms_opt(0, 0, 0).map(|t| yiwang_store::timestamp_text(t.and_utc() - chrono::Duration::hours(8))).unwrap_or_default()
-        };
+        let start =
+            |d: NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| yiwang_store::timestamp_text(yiwang_cases::from_china(t))).unwrap_or_default();
         (start(self.from), start(self.to + chrono::Duration::days(1)))
     }
 }
@@ -237,8 +236,7 @@ impl Oversight {
 
         let mut total = GroupRow { name: "合计".into(), ..Default::default() };
         let mut groups: [BTreeMap<String, GroupRow>; 4] = Default::default();
-        let date_of =
-            |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|t| yiwang_cases::china_date(t.with_timezone(&chrono::Utc)));
+        let date_of = yiwang_cases::china_date_of;
         for f in &facts {
             let target_promised = match promised.get(&f.target_code) {
                 Some(p) => *p,

@@ -128,7 +128,7 @@ impl Oversight {
         };
         // The end (23:59:59 China time) of the last working day.
         let last = self.cases().calendar().add_working_days(china_date(from), days);
-        let end = last.and_hms_opt(23, 59, 59).map(|t| t.and_utc() - Duration::hours(8));
+        let end = last.and_hms_opt(23, 59, 59).map(yiwang_cases::from_china);
         end.unwrap_or(from + Duration::days(days as i64))
     }
 
