@@ -89,11 +89,7 @@ pub struct ResultRow {
 impl ResultRow {
     /// 满意率 in percent, one decimal.
     pub fn satisfaction(&self) -> String {
-        if self.count == 0 {
-            return "—".into();
-        }
-        let per_mille = self.satisfied * 1000 / self.count;
-        format!("{}.{}%", per_mille / 10, per_mille % 10)
+        crate::stats::pct(self.satisfied, self.count)
     }
     pub fn average(&self) -> String {
         format!("{}.{:02}", self.average_x100 / 100, self.average_x100 % 100)

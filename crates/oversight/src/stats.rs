@@ -61,7 +61,8 @@ pub struct GroupRow {
     pub promised_days: i64,
 }
 
-fn pct(n: i64, d: i64) -> String {
+/// `n` of `d` in percent with one decimal (per mille, no floats); — when there is none.
+pub(crate) fn pct(n: i64, d: i64) -> String {
     if d == 0 {
         return "—".into();
     }
