@@ -214,7 +214,8 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     let years: Vec<i32> = calendar.years().collect();
     tracing::info!(?years, "working-day calendar loaded (other years count weekends only)");
     let case_settings = yiwang_cases::CaseSettings { warn_days: settings.warn_days, ..Default::default() };
-    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings))
+    let pii = personal_data(settings)?;
+    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings).with_personal_data(pii))
 }
 
 /// The payment provider and courier chosen in settings, before the case service exists.
@@ -240,8 +241,11 @@ pub fn payments_parts(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> any
     }
     let master = master_key(settings)?;
     let derive = |label: &[u8]| -> [u8; 32] { sha2::Sha256::new().chain_update(label).chain_update(&master).finalize().into() };
-    let pay_settings =
-        yiwang_payments::PaymentSettings { order_valid_hours: settings.payment_order_valid_hours.max(1), ..Default::default() };
+    let pay_settings = yiwang_payments::PaymentSettings {
+        order_valid_hours: settings.payment_order_valid_hours.max(1),
+        personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?),
+        ..Default::default()
+    };
     let sandbox = Arc::new(yiwang_payments::SandboxPay::new(db, &derive(b"yiwang sandbox payments\0"), &settings.public_url));
     let courier = Arc::new(yiwang_payments::SandboxCourier::new(&derive(b"yiwang sandbox courier\0")));
     let desk = Arc::new(yiwang_payments::Desk::new(catalog, "sandbox", "sandbox", pay_settings.clone()));
@@ -261,6 +265,58 @@ pub fn oversight_settings(settings: &Settings) -> yiwang_oversight::OversightSet
         rules: yiwang_oversight::RuleSettings { max_corrections: settings.max_corrections, warn_days: settings.warn_days },
         ..defaults
     }
+}
+
+/// Columns holding applicants' owner keys (`person:…` / `business:…`), converted from ID
+/// numbers to blind indexes at start-up.
+pub const OWNER_KEYS: [(&str, &str); 8] = [
+    ("cases", "owner"),
+    ("payment_orders", "payer"),
+    ("tickets", "submitter"),
+    ("ratings", "rater"),
+    ("disclosure_requests", "requester"),
+    ("dataset_ratings", "rater"),
+    ("dataset_requests", "requester"),
+    ("licence_uses", "used_by"),
+];
+
+/// Columns sealed at rest by modules that keep no conversion of their own: (table, row id
+/// column, columns). Rows written before encryption are sealed at start-up.
+pub const SEALED_COLUMNS: [(&str, &str, &[&str]); 2] =
+    [("tickets", "ticket_id", &["contact_name", "contact_phone"]), ("shipments", "case_id", &["recipient", "phone", "address"])];
+
+/// Seal the values of [`SEALED_COLUMNS`] still stored in the clear. Returns how many values.
+pub async fn seal_clear_columns(db: &Db, sealer: &yiwang_crypto::Sealer) -> anyhow::Result<u64> {
+    let mut sealed = 0;
+    for (table, id_col, cols) in SEALED_COLUMNS {
+        for col in cols {
+            let select = format!("SELECT {id_col} AS id, {col} AS v FROM {table} WHERE {col} IS NOT NULL AND {col} NOT LIKE 'sm4gcm1:%'");
+            let rows: Vec<(String, String)> =
+                yiwang_store::sqlx::query_as(yiwang_store::sqlx::AssertSqlSafe(select)).fetch_all(db.reader()).await?;
+            if rows.is_empty() {
+                continue;
+            }
+            let mut tx = db.begin().await?;
+            let update = format!("UPDATE {table} SET {col} = $1 WHERE {id_col} = $2 AND {col} = $3");
+            for (id, v) in &rows {
+                let value = sealer.seal(&format!("{table}.{col}"), id, v)?;
+                yiwang_store::sqlx::query(yiwang_store::sqlx::AssertSqlSafe(update.clone()))
+                    .bind(value)
+                    .bind(id)
+                    .bind(v)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            sealed += rows.len() as u64;
+        }
+    }
+    Ok(sealed)
+}
+
+/// Keys for personal data at rest (ID numbers, phones, forms, addresses), from the master key.
+pub fn personal_data(settings: &Settings) -> anyhow::Result<Arc<yiwang_crypto::PersonalData>> {
+    Ok(Arc::new(yiwang_crypto::PersonalData::new(&master_key(settings)?)?))
 }
 
 /// The master key that protects seal private keys: from the setting, or from its file (made
@@ -292,15 +348,31 @@ pub fn master_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
     let mut key = vec![0u8; 32];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+    // Written whole to a private temporary file, then linked into place: a process starting at
+    // the same moment sees either no key or the complete one, and never replaces another's key.
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()) + &hex::encode(&key[..4]));
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    let mut f = opts.open(&path).with_context(|| format!("creating {}", path.display()))?;
+    let mut f = opts.open(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     std::io::Write::write_all(&mut f, hex::encode(&key).as_bytes())?;
     f.sync_all()?;
-    tracing::warn!(path = %path.display(), "new master key created for seal keys: back it up; without it no new licence can be signed");
-    Ok(key)
+    drop(f);
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "new master key created: back it up; without it no new licence can be signed and no personal data opens");
+            Ok(key)
+        }
+        // Another process made it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            parse(&text, &path.display().to_string())
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
 }
 
 /// The licence service configured from settings.
@@ -347,10 +419,17 @@ pub async fn load_demo_licences(licences: &yiwang_licences::Licences) -> anyhow:
 }
 
 /// Identity configured from settings.
-pub fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
+/// The identity module, with accounts stored before encryption at rest converted.
+pub async fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
     let config =
         IdentityConfig { public_url: settings.public_url.trim_end_matches('/').to_string(), require_staff_totp: settings.staff_totp };
-    Ok(Identity::new(db, config)?)
+    let pii = yiwang_crypto::PersonalData::new(&master_key(settings)?)?;
+    let identity = Identity::new(db, config, pii)?;
+    let converted = identity.protect_personal_data().await?;
+    if converted > 0 {
+        tracing::info!(accounts = converted, "ID numbers and phones encrypted at rest");
+    }
+    Ok(identity)
 }
 
 /// Build the application state: database, catalog (with search index), identity; loads the
@@ -360,7 +439,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     // Before anything is written, so the demo data is recorded too.
     let ledger = ledger(settings, db.clone()).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
-    let identity = identity(settings, db.clone())?;
+    let identity = identity(settings, db.clone()).await?;
     let licences = licences(settings, db.clone())?;
     let exchange = exchange(settings, db.clone()).await?;
     let watch = Arc::new(yiwang_oversight::Watch::default());
@@ -372,7 +451,26 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         .with_wallet(Arc::new(licences.clone()))
         .with_shared_data(Arc::new(exchange.clone()))
         .with_observer(watch.clone());
-    let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings(settings));
+    let sealed = cases.protect_personal_data().await?;
+    if sealed > 0 {
+        tracing::info!(cases = sealed, "applicants' personal data encrypted at rest");
+    }
+    let clear = seal_clear_columns(&db, &yiwang_crypto::Sealer::new(personal_data(settings)?)).await?;
+    if clear > 0 {
+        tracing::info!(values = clear, "ticket and shipment contacts encrypted at rest");
+    }
+    // Every table that files records under an applicant's owner key.
+    for (table, column) in OWNER_KEYS {
+        let n = cases.protect_owner_keys(table, column).await?;
+        if n > 0 {
+            tracing::info!(table, owners = n, "owner keys moved off ID numbers");
+        }
+    }
+    let oversight_settings = yiwang_oversight::OversightSettings {
+        personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?),
+        ..oversight_settings(settings)
+    };
+    let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings);
     let payments = payments_parts.into_service(db.clone(), cases.clone());
     let openness = yiwang_openness::Openness::open(db.clone(), catalog.clone(), cases.clone(), &settings.public_url).await?;
     if settings.demo && !catalog.demo_loaded().await? {
