@@ -15,8 +15,8 @@ pub use yiwang_crypto::{self as crypto, canonical};
 pub mod demo;
 pub mod error;
 pub mod hook;
-pub mod model;
-pub mod offline;
+/// The file format and offline verification (their own crate: verifiers need no storage).
+pub use yiwang_licence_format::{model, offline};
 mod store;
 
 use std::collections::{BTreeMap, HashMap};

@@ -57,7 +57,7 @@ pub fn verify_file(file: &LicenceFile, keys: Option<&KeySet>, today: &str) -> Ve
 }
 
 /// The seal must be the one the key set publishes and in force when the licence was signed.
-pub(crate) fn seal_checks(seal: &Seal, doc: &Document, public_key_hex: &str, problems: &mut Vec<String>) -> bool {
+pub fn seal_checks(seal: &Seal, doc: &Document, public_key_hex: &str, problems: &mut Vec<String>) -> bool {
     let mut ok = true;
     if !seal.public_key.eq_ignore_ascii_case(public_key_hex) {
         problems.push("证照所附公钥与公布的印章公钥不一致".into());
@@ -74,7 +74,8 @@ pub(crate) fn seal_checks(seal: &Seal, doc: &Document, public_key_hex: &str, pro
     ok
 }
 
-pub(crate) fn report(
+/// The verification report from the individual checks (shared by offline and online verification).
+pub fn report(
     doc: &Document,
     signature_valid: bool,
     seal_valid: bool,
