@@ -39,7 +39,8 @@ pub fn applicant(p: &PersonSession, need: AgentScope) -> Result<Applicant, AppEr
         None => Ok(base),
         Some(af) => {
             if !af.scopes.contains(&need) {
-                return Err(CaseError::Refused("您对该企业没有此项授权，请联系法定代表人".into()).into());
+                // Forbidden, not a conflict: the agent lacks the right, the resource is fine.
+                return Err(AppError::new(axum::http::StatusCode::FORBIDDEN, "AGENT_SCOPE", "您对该企业没有此项授权，请联系法定代表人"));
             }
             Ok(Applicant { kind: ApplicantKind::Business, name: af.name.clone(), id_number: af.credit_code.clone(), ..base })
         }

@@ -18,6 +18,7 @@ use yiwang_identity::{tokens_equal, IdentityError, Permission, Person, Session, 
 
 use crate::error::{ApiError, AppError};
 use crate::pages::PageError;
+use crate::routes::Access;
 use crate::AppState;
 
 pub const SESSION_COOKIE: &str = "yw_session";
@@ -183,6 +184,28 @@ async fn load_session(parts: &mut Parts, state: &AppState) -> Result<Option<(Str
     };
     parts.extensions.insert(LoadedSession(loaded.clone()));
     Ok(loaded)
+}
+
+/// The check a route's declared [`Access`] implies, made before the handler runs and before
+/// it reads the body: the account kind and, for staff routes, the roles. Handlers and the
+/// domain still check the resource itself (whose case, which department); this makes a route
+/// whose handler forgot its role check fail closed.
+pub async fn guard(axum::extract::State((app, access)): axum::extract::State<(AppState, Access)>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let verdict = match access {
+        Access::Public | Access::Machine => Ok(()),
+        Access::Session => AnySession::from_request_parts(&mut parts, &app).await.map(|_| ()),
+        Access::Person | Access::Owner | Access::Representative => PersonSession::from_request_parts(&mut parts, &app).await.map(|_| ()),
+        Access::Staff(roles) | Access::Department(roles) => match StaffSession::from_request_parts(&mut parts, &app).await {
+            Ok(s) if s.staff.roles.iter().any(|r| roles.contains(r)) => Ok(()),
+            Ok(_) => Err(reject(&parts, IdentityError::Forbidden.into())),
+            Err(e) => Err(e),
+        },
+    };
+    match verdict {
+        Ok(()) => next.run(Request::from_parts(parts, body)).await,
+        Err(rejection) => rejection.into_response(),
+    }
 }
 
 /// Where a signed-out browser is sent: staff pages to the staff sign-in, the rest to the

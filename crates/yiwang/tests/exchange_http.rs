@@ -38,10 +38,6 @@ async fn gateway_get(t: &TestApp, path: &str, token: &str, purpose: &str) -> Res
 }
 
 /// Percent-encode for the X-Purpose header.
-fn pct(s: &str) -> String {
-    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
-}
-
 #[tokio::test]
 async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
     for t in apps().await {

@@ -11,24 +11,6 @@ use serde_json::json;
 use yiwang_ledger::{check_bundle, ProofBundle};
 use yiwang_store::sqlx;
 
-/// 张三 applies for a residence ID card renewal and submits: returns the case id.
-async fn submitted_case(t: &TestApp, zhang: &Session) -> String {
-    let code = item("sfz-hb");
-    let form = t.get_with(&format!("/api/v1/applications/form?item={code}"), &zhang.cookie).await.json();
-    let mut values = form["prefill"].clone();
-    values["contact_phone"] = json!("13800138000");
-    values["reason"] = json!("有效期满换领");
-    values["address"] = json!("青山市东城区人民路1号");
-    let r = t.json("POST", "/api/v1/applications", &json!({"kind": "item", "code": code, "values": values}), Some(zhang)).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let id = r.json()["case_id"].as_str().unwrap().to_string();
-    let r = upload(t, &format!("/api/v1/cases/{id}/materials"), zhang, &[("name", "居民户口簿或原居民身份证")], ("h.pdf", PDF), true).await;
-    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-    let r = t.json("POST", &format!("/api/v1/cases/{id}/submit"), &json!({}), Some(zhang)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    id
-}
-
 #[tokio::test]
 async fn citizens_verify_their_case_history_and_see_changes() {
     for t in apps().await {

@@ -10,7 +10,6 @@ use http::StatusCode;
 use serde_json::json;
 
 const STAFF_PW: &str = "yiwang-demo-staff";
-const GAJ_DEPT: &str = "11360100104974650K";
 
 /// 张三's finished demo case nobody has rated yet (普通护照签发).
 async fn unrated_case(t: &TestApp, zhang: &Session) -> String {

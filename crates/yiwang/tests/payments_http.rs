@@ -9,8 +9,6 @@ use common::*;
 use http::StatusCode;
 use serde_json::json;
 
-const GAJ_DEPT: &str = "11360100104974650K";
-
 async fn act(t: &TestApp, s: &Session, id: &str, action: serde_json::Value) -> serde_json::Value {
     let case = t.get_with(&format!("/api/v1/staff/cases/{id}"), &s.cookie).await.json();
     let mut body = action;

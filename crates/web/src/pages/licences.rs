@@ -210,7 +210,8 @@ pub async fn use_copy(
         }
         Err(e @ (yiwang_licences::LicenceError::CopyUsed | yiwang_licences::LicenceError::CopyExpired)) => {
             let copy = app.licences.copy(&token).await?;
-            render(CopyPage { c, copy, used: None, rows: vec![], error: Some(e.to_string()) })
+            let status = crate::error::status_for(yiwang_core::DomainError::kind(&e));
+            super::render_refused(CopyPage { c, copy, used: None, rows: vec![], error: Some(e.to_string()) }, true, status)
         }
         Err(e) => Err(e.into()),
     }

@@ -30,6 +30,11 @@ fn client_error(e: &OversightError) -> bool {
         || matches!(e, OversightError::Cases(yiwang_cases::CaseError::WrongState(_)))
 }
 
+/// The status a page re-rendered with a refusal answers with (as the API would).
+fn refused_status(e: &OversightError) -> axum::http::StatusCode {
+    crate::error::status_for(yiwang_core::DomainError::kind(e))
+}
+
 /// Rating form fields (1–5 and the four online dimensions).
 fn rating_input(form: &[(String, String)]) -> RatingInput {
     let n = |k: &str| field(form, k).parse::<u8>().ok();
@@ -504,7 +509,10 @@ pub async fn report(State(app): State<AppState>, c: Chrome, axum::Form(f): axum:
     };
     match app.oversight.submit_ticket(None, &input).await {
         Ok((t, code)) => render(ReportPage { c, receipt: Some((t.number, code.unwrap_or_default())), tracked: None, error: None }),
-        Err(e) if client_error(&e) => render(ReportPage { c, receipt: None, tracked: None, error: Some(e.to_string()) }),
+        Err(e) if client_error(&e) => {
+            let status = refused_status(&e);
+            super::render_refused(ReportPage { c, receipt: None, tracked: None, error: Some(e.to_string()) }, true, status)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -515,7 +523,10 @@ pub async fn track(State(app): State<AppState>, c: Chrome, axum::Form(f): axum::
             let events = app.oversight.ticket_events(&t.ticket_id).await?;
             render(ReportPage { c, receipt: None, tracked: Some((t, events)), error: None })
         }
-        Err(e @ OversightError::NotFound(_)) => render(ReportPage { c, receipt: None, tracked: None, error: Some(e.to_string()) }),
+        Err(e @ OversightError::NotFound(_)) => {
+            let status = refused_status(&e);
+            super::render_refused(ReportPage { c, receipt: None, tracked: None, error: Some(e.to_string()) }, true, status)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -583,7 +594,8 @@ pub async fn rate_visit(
         Ok(_) => render(RatePage { c, v: None, done: true, rate_action: String::new(), rating_error: None }),
         Err(e) if client_error(&e) => {
             let v = app.oversight.visit(&id).await.ok().map(|x| x.0);
-            render(RatePage { c, v, done: false, rate_action: format!("/rate/{id}"), rating_error: Some(e.to_string()) })
+            let page = RatePage { c, v, done: false, rate_action: format!("/rate/{id}"), rating_error: Some(e.to_string()) };
+            super::render_refused(page, true, refused_status(&e))
         }
         Err(e) => Err(e.into()),
     }
