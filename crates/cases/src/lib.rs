@@ -11,7 +11,8 @@ pub mod definition;
 pub mod demo;
 pub mod engine;
 mod error;
-pub mod form;
+/// 动态表单 (its own crate so that verifiers and fuzzers build it without storage).
+pub use yiwang_forms as form;
 pub mod materials;
 pub mod model;
 pub mod precheck;
@@ -379,6 +380,8 @@ pub struct Cases {
     shared: Option<Arc<dyn SharedData>>,
     observers: Arc<Vec<Arc<dyn CaseObserver>>>,
     prepared: Arc<PreparedCache>,
+    /// Seals personal data in case rows (none: stored as given).
+    sealer: yiwang_crypto::Sealer,
 }
 
 fn catalog_err(e: CatalogError) -> CaseError {
@@ -401,7 +404,49 @@ impl Cases {
             shared: None,
             observers: Arc::new(vec![]),
             prepared: Default::default(),
+            sealer: Default::default(),
         }
+    }
+
+    /// Keep applicants' ID numbers, phones, forms and addresses encrypted at rest under `key`
+    /// (the deployment's personal-data key, from the master key).
+    pub fn with_personal_data(mut self, key: Arc<yiwang_crypto::PersonalData>) -> Cases {
+        self.sealer = yiwang_crypto::Sealer::new(key);
+        self
+    }
+
+    /// The key a person's or business's records are filed under (cases, tickets, ratings,
+    /// requests, licence uses): for a person, the blind index of the ID number when personal
+    /// data is encrypted, so lookups work and no table shows the number.
+    pub fn owner_of(&self, a: &Applicant) -> String {
+        match (a.kind, self.sealer.index("owner", &a.person_id_number)) {
+            (ApplicantKind::Person, Some(index)) => format!("person:{index}"),
+            _ => a.owner(),
+        }
+    }
+
+    /// Rewrite owner keys stored with a person's ID number in the clear (`person:<ID>`) as the
+    /// blind index, in `table.column` (start-up; names are the platform's own, not input).
+    pub async fn protect_owner_keys(&self, table: &'static str, column: &'static str) -> Result<u64> {
+        if !self.sealer.enabled() {
+            return Ok(0);
+        }
+        let sql = format!("SELECT DISTINCT {column} AS k FROM {table} WHERE {column} LIKE 'person:%' AND {column} NOT LIKE 'person:bi1:%'");
+        let keys: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(self.db.reader()).await?;
+        let mut tx = self.db.begin().await?;
+        let update = format!("UPDATE {table} SET {column} = $1 WHERE {column} = $2");
+        for old in &keys {
+            let id = old.trim_start_matches("person:");
+            let Some(index) = self.sealer.index("owner", id) else { continue };
+            sqlx::query(sqlx::AssertSqlSafe(update.clone())).bind(format!("person:{index}")).bind(old).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(keys.len() as u64)
+    }
+
+    /// Encrypt the personal data of cases stored before encryption at rest (start-up).
+    pub async fn protect_personal_data(&self) -> Result<u64> {
+        store::protect_rows(&self.db, &self.sealer).await
     }
 
     /// Tell `observer` about every committed change (electronic supervision watches here).
@@ -680,7 +725,7 @@ impl Cases {
             applicant_name: a.name.clone(),
             applicant_id_number: a.id_number.clone(),
             contact_phone: phone,
-            owner: a.owner(),
+            owner: self.owner_of(a),
             account: a.account.clone(),
             channel,
             status: CaseStatus::Draft,
@@ -711,7 +756,7 @@ impl Cases {
             if k.is_empty() || k.len() > 100 {
                 return Err(invalid("Idempotency-Key", "长度应为1到100个字符"));
             }
-            if let Some(id) = self.case_id_by_key(&a.owner(), k).await? {
+            if let Some(id) = self.case_id_by_key(&self.owner_of(a), k).await? {
                 return self.case_for_owner(a, &id).await;
             }
         }
@@ -719,11 +764,11 @@ impl Cases {
         Self::check_audience(&p, a)?;
         let case = self.new_draft(&p, a, input, Channel::Online)?;
         let mut tx = self.db.begin().await?;
-        match store::insert_case(&mut tx, &case, a, key).await {
+        match store::insert_case(&mut tx, &self.sealer, &case, a, key).await {
             Ok(()) => {}
             Err(CaseError::Store(yiwang_store::StoreError::Duplicate(_))) if key.is_some() => {
                 drop(tx);
-                let id = self.case_id_by_key(&a.owner(), key.unwrap_or_default()).await?.ok_or(CaseError::NotFound)?;
+                let id = self.case_id_by_key(&self.owner_of(a), key.unwrap_or_default()).await?.ok_or(CaseError::NotFound)?;
                 return self.case_for_owner(a, &id).await;
             }
             Err(e) => return Err(e),
@@ -746,7 +791,7 @@ impl Cases {
         }
         let usage = LicenceUsage {
             case_id: case.case_id.clone(),
-            used_by: a.account.clone().unwrap_or_else(|| a.owner()),
+            used_by: a.account.clone().unwrap_or_else(|| self.owner_of(a)),
             department_code: case.lead_department.clone(),
             purpose: format!("申请“{}”免提交材料", case.title),
         };
@@ -854,7 +899,7 @@ impl Cases {
         next.updated_at = timestamp_text(self.clock.now());
         let change = Change { branches: next.branches.iter().map(|b| b.branch_no).collect(), case: next, events: vec![], notice: None };
         let mut tx = self.db.begin().await?;
-        store::write_change(&mut tx, &change, version, false).await?;
+        store::write_change(&mut tx, &self.sealer, &change, version, false).await?;
         tx.commit().await?;
         self.case_for_owner(a, case_id).await
     }
@@ -939,9 +984,9 @@ impl Cases {
         // The case and the names of its uploaded materials in one read.
         let (case, have) = {
             let mut c = self.db.reader().acquire().await?;
-            store::load_with_material_names(&mut c, case_id).await?.ok_or(CaseError::NotFound)?
+            store::load_with_material_names(&mut c, &self.sealer, case_id).await?.ok_or(CaseError::NotFound)?
         };
-        if case.owner != a.owner() {
+        if case.owner != self.owner_of(a) {
             return Err(CaseError::NotFound);
         }
         if case.status != CaseStatus::Draft {
@@ -1024,6 +1069,7 @@ impl Cases {
     /// Write consecutive system changes of one case in one transaction.
     async fn write_chain(&self, before: &Case, changes: Vec<Change>) -> Result<Case> {
         let hooks = self.hooks.clone();
+        let sealer = self.sealer.clone();
         let start = before.version;
         let after = self
             .db
@@ -1033,7 +1079,7 @@ impl Cases {
                     let mut version = start;
                     let mut last = None;
                     for ch in changes {
-                        version = store::write_change(tx, &ch, version, false).await?;
+                        version = store::write_change(tx, &sealer, &ch, version, false).await?;
                         last = Some(ch.case);
                     }
                     let mut case = last.ok_or(CaseError::NotFound)?;
@@ -1059,13 +1105,14 @@ impl Cases {
         audit: Option<StaffAudit>,
     ) -> Result<Case> {
         let hooks = self.hooks.clone();
+        let sealer = self.sealer.clone();
         let case_id = changes[0].case.case_id.clone();
         let start_version = changes[0].case.version;
         self.db
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some((draft, a)) = &new_row {
-                        store::insert_case(tx, draft, a, None).await?;
+                        store::insert_case(tx, &sealer, draft, a, None).await?;
                     }
                     let day = today.format("%Y%m%d").to_string();
                     let seq = store::next_sequence(tx, &numbering_item, &day).await?;
@@ -1080,7 +1127,7 @@ impl Cases {
                         for n in ch.notice.iter_mut() {
                             n.body = n.body.replace(engine::NUMBER_PLACEHOLDER, &number);
                         }
-                        version = store::write_change(tx, &ch, version, i == 0).await?;
+                        version = store::write_change(tx, &sealer, &ch, version, i == 0).await?;
                         last = Some(ch.case);
                     }
                     let mut case = last.ok_or(CaseError::NotFound)?;
@@ -1127,11 +1174,12 @@ impl Cases {
 
     async fn write(&self, before: &Case, ch: Change, version: i64, fee_fen: i64, audit: Option<StaffAudit>) -> Result<Case> {
         let hooks = self.hooks.clone();
+        let sealer = self.sealer.clone();
         let after = self
             .db
             .write(move |tx| {
                 Box::pin(async move {
-                    let v = store::write_change(tx, &ch, version, false).await?;
+                    let v = store::write_change(tx, &sealer, &ch, version, false).await?;
                     let happened = Happened::of([&ch], fee_fen);
                     let mut case = ch.case;
                     case.version = v;
@@ -1257,13 +1305,13 @@ impl Cases {
 
     async fn load(&self, case_id: &str) -> Result<Case> {
         let mut c = self.db.reader().acquire().await?;
-        store::load(&mut c, case_id).await?.ok_or(CaseError::NotFound)
+        store::load(&mut c, &self.sealer, case_id).await?.ok_or(CaseError::NotFound)
     }
 
     /// A case the applicant owns; anything else is "not found" (no probing of others' ids).
     pub async fn case_for_owner(&self, a: &Applicant, case_id: &str) -> Result<Case> {
         let case = self.load(case_id).await?;
-        if case.owner != a.owner() {
+        if case.owner != self.owner_of(a) {
             return Err(CaseError::NotFound);
         }
         Ok(case)
@@ -1299,7 +1347,7 @@ impl Cases {
                     version, NULL AS branch_no, NULL AS step_due
              FROM cases WHERE owner = $1 ORDER BY updated_at DESC LIMIT $2",
         )
-        .bind(a.owner())
+        .bind(self.owner_of(a))
         .bind(limit.clamp(1, 500))
         .fetch_all(self.db.reader())
         .await?;

@@ -8,6 +8,10 @@ use crate::error::{CaseError, Result};
 use crate::form::Values;
 use crate::model::*;
 
+/// Personal data in case rows (ID numbers, phones, the form, the delivery address) is sealed
+/// at rest, bound to the column and the case ([`Sealer`]).
+pub(crate) use yiwang_crypto::Sealer;
+
 pub(crate) const CASE_COLUMNS: &str = "case_id, case_number, target_kind, target_code, title, lead_department, lead_department_name, owner, account,
     applicant_kind, applicant_name, applicant_id_number, contact_phone, channel, status, outcome, form, delivery, delivery_address,
     submitted_at, accepted_at, concluded_at, due_date, paused_since, corrections, correction_note, decision_note, fee_fen, version, created_at, updated_at";
@@ -30,10 +34,11 @@ fn bad(what: &str, v: &str) -> CaseError {
     CaseError::Config(format!("数据库中的{what}无效：{v}"))
 }
 
-pub(crate) fn case_from(r: &Row) -> Result<Case> {
+pub(crate) fn case_from(r: &Row, k: &Sealer) -> Result<Case> {
     let s = |c: &str| text(r, c);
     let o = |c: &str| opt(r, c);
-    let form: Values = serde_json::from_str(&s("form")?)?;
+    let id = s("case_id")?;
+    let form: Values = serde_json::from_str(&k.open("cases.form", &id, s("form")?)?)?;
     Ok(Case {
         case_id: s("case_id")?,
         case_number: o("case_number")?,
@@ -44,8 +49,8 @@ pub(crate) fn case_from(r: &Row) -> Result<Case> {
         lead_department_name: s("lead_department_name")?,
         applicant_kind: key_col(r, "applicant_kind", ApplicantKind::parse)?,
         applicant_name: s("applicant_name")?,
-        applicant_id_number: s("applicant_id_number")?,
-        contact_phone: o("contact_phone")?,
+        applicant_id_number: k.open("cases.applicant_id_number", &id, s("applicant_id_number")?)?,
+        contact_phone: k.open_opt("cases.contact_phone", &id, o("contact_phone")?)?,
         owner: s("owner")?,
         account: o("account")?,
         channel: key_col(r, "channel", Channel::parse)?,
@@ -53,7 +58,7 @@ pub(crate) fn case_from(r: &Row) -> Result<Case> {
         outcome: o("outcome")?.as_deref().and_then(Outcome::parse),
         form,
         delivery: key_col(r, "delivery", Delivery::parse)?,
-        delivery_address: o("delivery_address")?,
+        delivery_address: k.open_opt("cases.delivery_address", &id, o("delivery_address")?)?,
         submitted_at: o("submitted_at")?,
         accepted_at: o("accepted_at")?,
         concluded_at: o("concluded_at")?,
@@ -92,7 +97,7 @@ pub(crate) fn fact_from(r: &Row) -> Result<CaseFact> {
     })
 }
 
-fn branch_from(r: &Row) -> Result<Branch> {
+fn branch_from(r: &Row, case_id: &str, k: &Sealer) -> Result<Branch> {
     let s = |c: &str| text(r, c);
     let o = |c: &str| opt(r, c);
     Ok(Branch {
@@ -107,18 +112,18 @@ fn branch_from(r: &Row) -> Result<Branch> {
         step_started: o("step_started")?,
         step_due: o("step_due")?,
         decided_at: o("decided_at")?,
-        form: serde_json::from_str(&s("form")?)?,
+        form: serde_json::from_str(&k.open("case_branches.form", case_id, s("form")?)?)?,
     })
 }
 
 /// A case with its branches.
-pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<Case>> {
+pub(crate) async fn load(c: &mut AnyConnection, k: &Sealer, case_id: &str) -> Result<Option<Case>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {CASE_COLUMNS} FROM cases WHERE case_id = $1")))
         .bind(case_id)
         .fetch_optional(&mut *c)
         .await?;
     let Some(row) = row else { return Ok(None) };
-    let mut case = case_from(&row)?;
+    let mut case = case_from(&row, k)?;
     if case.status == CaseStatus::Draft {
         // Branches are created at submission: a draft has none, so skip the round trip.
         return Ok(Some(case));
@@ -130,7 +135,7 @@ pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<
     .bind(case_id)
     .fetch_all(&mut *c)
     .await?;
-    case.branches = rows.iter().map(branch_from).collect::<Result<_>>()?;
+    case.branches = rows.iter().map(|r| branch_from(r, case_id, k)).collect::<Result<_>>()?;
     Ok(Some(case))
 }
 
@@ -138,6 +143,7 @@ pub(crate) async fn load(c: &mut AnyConnection, case_id: &str) -> Result<Option<
 /// submission path's read.
 pub(crate) async fn load_with_material_names(
     c: &mut AnyConnection,
+    k: &Sealer,
     case_id: &str,
 ) -> Result<Option<(Case, std::collections::BTreeSet<String>)>> {
     static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
@@ -148,7 +154,7 @@ pub(crate) async fn load_with_material_names(
     });
     let rows = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str())).bind(case_id).fetch_all(&mut *c).await?;
     let Some(first) = rows.first() else { return Ok(None) };
-    let case = case_from(first)?;
+    let case = case_from(first, k)?;
     let names = rows.iter().filter_map(|r| r.try_get::<Option<String>, _>("material_name").ok().flatten()).collect();
     Ok(Some((case, names)))
 }
@@ -179,7 +185,8 @@ pub(crate) async fn events(c: &mut AnyConnection, case_id: &str) -> Result<Vec<E
 }
 
 /// Insert a new draft row.
-pub(crate) async fn insert_case(tx: &mut Tx, c: &Case, a: &Applicant, submit_key: Option<&str>) -> Result<()> {
+pub(crate) async fn insert_case(tx: &mut Tx, k: &Sealer, c: &Case, a: &Applicant, submit_key: Option<&str>) -> Result<()> {
+    let id = &c.case_id;
     sqlx::query(
         "INSERT INTO cases (case_id, target_kind, target_code, title, lead_department, lead_department_name, owner, account,
             applicant_kind, applicant_name, applicant_id_number, agent_name, agent_id_number, assurance, contact_phone, channel, status,
@@ -196,16 +203,16 @@ pub(crate) async fn insert_case(tx: &mut Tx, c: &Case, a: &Applicant, submit_key
     .bind(&c.account)
     .bind(c.applicant_kind.key())
     .bind(&c.applicant_name)
-    .bind(&c.applicant_id_number)
+    .bind(k.seal("cases.applicant_id_number", id, &c.applicant_id_number)?)
     .bind(&a.person_name)
-    .bind(&a.person_id_number)
+    .bind(k.seal("cases.agent_id_number", id, &a.person_id_number)?)
     .bind(a.assurance as i64)
-    .bind(&c.contact_phone)
+    .bind(k.seal_opt("cases.contact_phone", id, &c.contact_phone)?)
     .bind(c.channel.key())
     .bind(c.status.key())
-    .bind(serde_json::to_string(&c.form)?)
+    .bind(k.seal("cases.form", id, &serde_json::to_string(&c.form)?)?)
     .bind(c.delivery.key())
-    .bind(&c.delivery_address)
+    .bind(k.seal_opt("cases.delivery_address", id, &c.delivery_address)?)
     .bind(submit_key)
     .bind(&c.created_at)
     .execute(&mut **tx)
@@ -220,8 +227,9 @@ pub(crate) async fn next_sequence(tx: &mut Tx, item: &str, day: &str) -> Result<
 
 /// Write a transition: the case row (only if nobody else changed it since `expected_version`),
 /// touched branches (`insert_branches` on submission), events and the applicant's notice.
-pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64, insert_branches: bool) -> Result<i64> {
+pub(crate) async fn write_change(tx: &mut Tx, k: &Sealer, ch: &Change, expected_version: i64, insert_branches: bool) -> Result<i64> {
     let c = &ch.case;
+    let id = &c.case_id;
     let n = sqlx::query(
         "UPDATE cases SET case_number = $1, status = $2, outcome = $3, form = $4, delivery = $5, delivery_address = $6, submitted_at = $7,
             accepted_at = $8, concluded_at = $9, due_date = $10, paused_since = $11, corrections = $12, correction_note = $13,
@@ -231,9 +239,9 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     .bind(&c.case_number)
     .bind(c.status.key())
     .bind(c.outcome.map(|o| o.key()))
-    .bind(serde_json::to_string(&c.form)?)
+    .bind(k.seal("cases.form", id, &serde_json::to_string(&c.form)?)?)
     .bind(c.delivery.key())
-    .bind(&c.delivery_address)
+    .bind(k.seal_opt("cases.delivery_address", id, &c.delivery_address)?)
     .bind(&c.submitted_at)
     .bind(&c.accepted_at)
     .bind(&c.concluded_at)
@@ -242,7 +250,7 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
     .bind(c.corrections)
     .bind(&c.correction_note)
     .bind(&c.decision_note)
-    .bind(&c.contact_phone)
+    .bind(k.seal_opt("cases.contact_phone", id, &c.contact_phone)?)
     .bind(&c.updated_at)
     .bind(&c.case_id)
     .bind(expected_version)
@@ -283,7 +291,7 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
                 .bind(&b.step_started)
                 .bind(&b.step_due)
                 .bind(&b.decided_at)
-                .bind(serde_json::to_string(&b.form)?);
+                .bind(k.seal("case_branches.form", id, &serde_json::to_string(&b.form)?)?);
         }
         q.execute(&mut **tx).await?;
     } else {
@@ -297,7 +305,7 @@ pub(crate) async fn write_change(tx: &mut Tx, ch: &Change, expected_version: i64
             .bind(&b.step_started)
             .bind(&b.step_due)
             .bind(&b.decided_at)
-            .bind(serde_json::to_string(&b.form)?)
+            .bind(k.seal("case_branches.form", id, &serde_json::to_string(&b.form)?)?)
             .bind(&c.case_id)
             .bind(b.branch_no)
             .execute(&mut **tx)
@@ -389,4 +397,57 @@ pub(crate) fn summary_from(r: &Row) -> Result<CaseSummary> {
         step_due: o("step_due").unwrap_or(None),
         version: r.try_get("version")?,
     })
+}
+
+/// Seal the personal data of rows stored before encryption (or without a key), in batches of
+/// one transaction each. Returns how many case rows were converted.
+pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u64> {
+    if !k.enabled() {
+        return Ok(0);
+    }
+    let mut converted = 0;
+    loop {
+        let mut tx = db.begin().await?;
+        let rows = sqlx::query(
+            "SELECT case_id, applicant_id_number, agent_id_number, contact_phone, form, delivery_address FROM cases
+             WHERE form NOT LIKE 'sm4gcm1:%' ORDER BY case_id LIMIT 200",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(converted);
+        }
+        for r in &rows {
+            let id = text(r, "case_id")?;
+            let keep = |col: &str, v: String| if Sealer::is_sealed(&v) { Ok(v) } else { k.seal(col, &id, &v) };
+            sqlx::query(
+                "UPDATE cases SET applicant_id_number = $1, agent_id_number = $2, contact_phone = $3, form = $4, delivery_address = $5
+                 WHERE case_id = $6",
+            )
+            .bind(keep("cases.applicant_id_number", text(r, "applicant_id_number")?)?)
+            .bind(keep("cases.agent_id_number", text(r, "agent_id_number")?)?)
+            .bind(opt(r, "contact_phone")?.map(|v| keep("cases.contact_phone", v)).transpose()?)
+            .bind(keep("cases.form", text(r, "form")?)?)
+            .bind(opt(r, "delivery_address")?.map(|v| keep("cases.delivery_address", v)).transpose()?)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            let branches =
+                sqlx::query("SELECT branch_no, form FROM case_branches WHERE case_id = $1").bind(&id).fetch_all(&mut *tx).await?;
+            for b in &branches {
+                let form = text(b, "form")?;
+                if Sealer::is_sealed(&form) {
+                    continue;
+                }
+                sqlx::query("UPDATE case_branches SET form = $1 WHERE case_id = $2 AND branch_no = $3")
+                    .bind(k.seal("case_branches.form", &id, &form)?)
+                    .bind(&id)
+                    .bind(b.try_get::<i64, _>("branch_no")?)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        converted += rows.len() as u64;
+    }
 }

@@ -138,19 +138,32 @@ pub struct Vault {
 
 type Sm4Gcm = aes_gcm::AesGcm<sm4::Sm4, aes_gcm::aead::consts::U12>;
 
-const SEALED_PREFIX: &str = "sm4gcm1:";
+/// SM3("yiwang {purpose} v1\0" ‖ master): 32 bytes of key material for one purpose.
+pub(crate) fn derive(master: &[u8], purpose: &str) -> Result<Zeroizing<[u8; 32]>> {
+    if master.len() < 16 {
+        return Err(CryptoError::Key("主密钥至少16字节".into()));
+    }
+    use sm3::Digest;
+    let mut h = sm3::Sm3::new();
+    h.update(format!("yiwang {purpose} v1\0").as_bytes());
+    h.update(master);
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(&h.finalize());
+    Ok(out)
+}
+
+pub(crate) const SEALED_PREFIX: &str = "sm4gcm1:";
 
 impl Vault {
-    /// A vault over `master` (at least 16 bytes of secret).
+    /// A vault over `master` (at least 16 bytes of secret) for seal private keys.
     pub fn new(master: &[u8]) -> Result<Vault> {
-        if master.len() < 16 {
-            return Err(CryptoError::Key("主密钥至少16字节".into()));
-        }
-        use sm3::Digest;
-        let mut h = sm3::Sm3::new();
-        h.update(b"yiwang seal keys v1\0");
-        h.update(master);
-        let digest = h.finalize();
+        Vault::for_purpose(master, "seal keys")
+    }
+
+    /// A vault whose key is derived from `master` for one purpose: keys for different purposes
+    /// are unrelated, so a ciphertext of one kind never opens as another.
+    pub fn for_purpose(master: &[u8], purpose: &str) -> Result<Vault> {
+        let digest = derive(master, purpose)?;
         let mut key = Zeroizing::new([0u8; 16]);
         key.copy_from_slice(&digest[..16]);
         Ok(Vault { key })
@@ -184,7 +197,7 @@ impl Vault {
 
     pub fn open(&self, aad: &str, sealed: &str) -> Result<Zeroizing<Vec<u8>>> {
         use aes_gcm::aead::{Aead, Payload};
-        let fail = || CryptoError::Key("私钥无法解密（主密钥不符或数据被篡改）".into());
+        let fail = || CryptoError::Key("密文无法解密（主密钥不符或数据被篡改）".into());
         let body = sealed.strip_prefix(SEALED_PREFIX).ok_or_else(fail)?;
         let bytes = B64.decode(body).map_err(|_| fail())?;
         if bytes.len() < 12 + 16 {

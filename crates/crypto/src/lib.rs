@@ -6,9 +6,11 @@
 pub mod canonical;
 pub mod hash;
 pub mod keys;
+pub mod pii;
 
 pub use hash::HashAlg;
 pub use keys::{generate, public_key, sign, Algorithm, PublicKey, Vault, SM2_USER_ID};
+pub use pii::{PersonalData, Sealer};
 
 /// Why a cryptographic operation failed. Messages are Chinese, for users.
 #[derive(Debug, thiserror::Error)]

@@ -249,7 +249,7 @@ impl Identity {
     pub async fn agents(&self, subject: &str, credit_code: &str) -> Result<Vec<Agent>> {
         self.require_representative(subject, credit_code).await?;
         let rows = sqlx::query(
-            "SELECT a.id, p.name, p.id_number, a.scopes, a.expires_at, a.revoked_at FROM business_agents a JOIN persons p ON p.subject = a.person
+            "SELECT a.id, p.name, p.id_number_enc, a.scopes, a.expires_at, a.revoked_at FROM business_agents a JOIN persons p ON p.subject = a.person
              WHERE a.credit_code = $1 ORDER BY a.id DESC",
         )
         .bind(credit_code)
@@ -260,7 +260,7 @@ impl Identity {
                 Ok(Agent {
                     id: r.try_get("id")?,
                     name: r.try_get("name")?,
-                    id_number_masked: yiwang_core::mask::mask_id_number(&r.try_get::<String, _>("id_number")?),
+                    id_number_masked: yiwang_core::mask::mask_id_number(&self.open_pii("persons.id_number", r.try_get("id_number_enc")?)?),
                     scopes: scopes_from(&r.try_get::<String, _>("scopes")?),
                     expires_at: r.try_get("expires_at")?,
                     revoked: r.try_get::<Option<String>, _>("revoked_at")?.is_some(),

@@ -48,6 +48,9 @@ pub enum IdentityError {
     Keys(String),
     #[error("演示数据有误：{0}")]
     Demo(String),
+    /// An encrypted ID number or phone does not open (wrong master key or damaged row).
+    #[error("个人信息无法解密：{0}")]
+    PersonalData(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -80,7 +83,7 @@ impl DomainError for IdentityError {
             IdentityError::BusinessExists => "BUSINESS_EXISTS",
             IdentityError::NotFound(_) => "NOT_FOUND",
             IdentityError::InvalidResetToken => "INVALID_RESET_TOKEN",
-            IdentityError::Hash | IdentityError::Keys(_) | IdentityError::Demo(_) => "INTERNAL",
+            IdentityError::Hash | IdentityError::Keys(_) | IdentityError::Demo(_) | IdentityError::PersonalData(_) => "INTERNAL",
             IdentityError::Store(e) => e.code(),
         }
     }
@@ -101,7 +104,7 @@ impl DomainError for IdentityError {
             | IdentityError::InvalidResetToken => ErrorKind::Invalid,
             IdentityError::IdNumberTaken | IdentityError::PhoneTaken | IdentityError::BusinessExists => ErrorKind::Conflict,
             IdentityError::NotFound(_) => ErrorKind::NotFound,
-            IdentityError::Hash | IdentityError::Keys(_) | IdentityError::Demo(_) => ErrorKind::Internal,
+            IdentityError::Hash | IdentityError::Keys(_) | IdentityError::Demo(_) | IdentityError::PersonalData(_) => ErrorKind::Internal,
             IdentityError::Store(e) => e.kind(),
         }
     }

@@ -72,6 +72,8 @@ pub struct Identity {
     dummy_hash: Arc<String>,
     population: Arc<dyn sources::PopulationSource>,
     registry: Arc<dyn sources::BusinessRegistry>,
+    /// Keys for ID numbers and phones at rest.
+    pub(crate) pii: Arc<yiwang_crypto::PersonalData>,
 }
 
 pub(crate) fn random_hex(bytes: usize) -> String {
@@ -92,15 +94,17 @@ pub fn tokens_equal(a: &str, b: &str) -> bool {
 impl Identity {
     /// Identity over `db`, verifying real names and businesses against the built-in demo
     /// sources; production deployments pass their own with [`Identity::with_sources`].
-    pub fn new(db: Db, config: IdentityConfig) -> Result<Identity> {
+    /// `pii` holds the keys personal data is encrypted under (from the master key).
+    pub fn new(db: Db, config: IdentityConfig, pii: yiwang_crypto::PersonalData) -> Result<Identity> {
         let population = Arc::new(sources::DemoPopulation::load()?);
         let registry = Arc::new(sources::DemoRegistry::load()?);
-        Identity::with_sources(db, config, population, registry)
+        Identity::with_sources(db, config, pii, population, registry)
     }
 
     pub fn with_sources(
         db: Db,
         config: IdentityConfig,
+        pii: yiwang_crypto::PersonalData,
         population: Arc<dyn sources::PopulationSource>,
         registry: Arc<dyn sources::BusinessRegistry>,
     ) -> Result<Identity> {
@@ -110,6 +114,7 @@ impl Identity {
             dummy_hash: Arc::new(hash_password("dummy-password-for-timing")?),
             population,
             registry,
+            pii: Arc::new(pii),
         })
     }
 

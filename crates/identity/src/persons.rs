@@ -131,18 +131,62 @@ fn check_email(email: Option<&str>) -> Result<Option<String>> {
     }
 }
 
-const PERSON_COLUMNS: &str = "subject, name, id_number, phone, email, assurance, verified_at";
+const PERSON_COLUMNS: &str = "subject, name, id_number_enc, phone_enc, email, assurance, verified_at";
 
-fn person_from(r: &yiwang_store::Row) -> Result<Person> {
-    Ok(Person {
-        subject: r.try_get("subject")?,
-        name: r.try_get("name")?,
-        id_number: r.try_get("id_number")?,
-        phone: r.try_get("phone")?,
-        email: r.try_get("email")?,
-        assurance: Assurance::from_level(r.try_get("assurance")?),
-        verified_at: r.try_get("verified_at")?,
-    })
+/// Field names the personal-data keys bind ciphertexts and indexes to.
+const ID_FIELD: &str = "persons.id_number";
+const PHONE_FIELD: &str = "persons.phone";
+
+impl Identity {
+    fn person_from(&self, r: &yiwang_store::Row) -> Result<Person> {
+        Ok(Person {
+            subject: r.try_get("subject")?,
+            name: r.try_get("name")?,
+            id_number: self.open_pii(ID_FIELD, r.try_get("id_number_enc")?)?,
+            phone: self.open_pii(PHONE_FIELD, r.try_get("phone_enc")?)?,
+            email: r.try_get("email")?,
+            assurance: Assurance::from_level(r.try_get("assurance")?),
+            verified_at: r.try_get("verified_at")?,
+        })
+    }
+
+    pub(crate) fn open_pii(&self, field: &str, sealed: Option<String>) -> Result<String> {
+        let sealed = sealed.ok_or_else(|| IdentityError::PersonalData("个人信息尚未加密".into()))?;
+        self.pii.open(field, &sealed).map_err(|e| IdentityError::PersonalData(e.to_string()))
+    }
+
+    /// Blind indexes of a login (ID number with upper-case X, or phone) for the two columns.
+    fn login_indexes(&self, login: &str) -> (String, String) {
+        let login = login.trim().to_ascii_uppercase();
+        (self.pii.index(ID_FIELD, &login), self.pii.index(PHONE_FIELD, &login))
+    }
+
+    /// Encrypt the ID numbers and phones of accounts stored before encryption at rest (once,
+    /// at start-up, in one transaction). Returns how many accounts were converted.
+    pub async fn protect_personal_data(&self) -> Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let rows = sqlx::query("SELECT subject, id_number, phone FROM persons WHERE id_number_enc IS NULL OR phone_enc IS NULL")
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in &rows {
+            let id: String = r.try_get("id_number")?;
+            let phone: String = r.try_get("phone")?;
+            sqlx::query("UPDATE persons SET id_number = $1, id_number_enc = $2, phone = $3, phone_enc = $4 WHERE subject = $5")
+                .bind(self.pii.index(ID_FIELD, &id))
+                .bind(self.seal_pii(ID_FIELD, &id)?)
+                .bind(self.pii.index(PHONE_FIELD, &phone))
+                .bind(self.seal_pii(PHONE_FIELD, &phone)?)
+                .bind(r.try_get::<String, _>("subject")?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(rows.len() as u64)
+    }
+
+    fn seal_pii(&self, field: &str, value: &str) -> Result<String> {
+        self.pii.seal(field, value).map_err(|e| IdentityError::PersonalData(e.to_string()))
+    }
 }
 
 impl Identity {
@@ -164,16 +208,18 @@ impl Identity {
         let subject = uuid::Uuid::new_v4().to_string();
         let mut tx = self.db.begin().await?;
         let inserted = sqlx::query(
-            "INSERT INTO persons (subject, id_number, name, phone, email, password_hash, assurance, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, 1, $7)",
+            "INSERT INTO persons (subject, id_number, name, phone, email, password_hash, assurance, created_at, id_number_enc, phone_enc)
+             VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $8, $9)",
         )
         .bind(&subject)
-        .bind(id.as_str())
+        .bind(self.pii.index(ID_FIELD, id.as_str()))
         .bind(&name)
-        .bind(&phone)
+        .bind(self.pii.index(PHONE_FIELD, &phone))
         .bind(&email)
         .bind(hash)
         .bind(now_text())
+        .bind(self.seal_pii(ID_FIELD, id.as_str())?)
+        .bind(self.seal_pii(PHONE_FIELD, &phone)?)
         .execute(&mut *tx)
         .await;
         match inserted.map_err(StoreError::from) {
@@ -191,17 +237,18 @@ impl Identity {
             .bind(subject)
             .fetch_optional(self.db.reader())
             .await?;
-        row.as_ref().map(person_from).transpose()?.ok_or(IdentityError::NotFound("用户"))
+        row.as_ref().map(|r| self.person_from(r)).transpose()?.ok_or(IdentityError::NotFound("用户"))
     }
 
     /// A person by ID number (either case of X) or phone.
     pub async fn person_by_login(&self, login: &str) -> Result<Option<Person>> {
-        let login = login.trim().to_ascii_uppercase();
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id_number = $1 OR phone = $1")))
-            .bind(&login)
+        let (by_id, by_phone) = self.login_indexes(login);
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {PERSON_COLUMNS} FROM persons WHERE id_number = $1 OR phone = $2")))
+            .bind(&by_id)
+            .bind(&by_phone)
             .fetch_optional(self.db.reader())
             .await?;
-        row.as_ref().map(person_from).transpose()
+        row.as_ref().map(|r| self.person_from(r)).transpose()
     }
 
     /// Sign a person in by ID number or phone and password.
@@ -226,9 +273,10 @@ impl Identity {
     }
 
     pub async fn login_person(&self, login: &str, password: &str, client: ClientInfo<'_>) -> Result<(String, Session)> {
-        let login = login.trim().to_ascii_uppercase();
-        let row = sqlx::query("SELECT subject, password_hash, locked_until FROM persons WHERE id_number = $1 OR phone = $1")
-            .bind(&login)
+        let (by_id, by_phone) = self.login_indexes(login);
+        let row = sqlx::query("SELECT subject, password_hash, locked_until FROM persons WHERE id_number = $1 OR phone = $2")
+            .bind(&by_id)
+            .bind(&by_phone)
             .fetch_optional(self.db.reader())
             .await?;
         let Some(row) = row else {

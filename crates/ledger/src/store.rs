@@ -41,13 +41,21 @@ pub async fn ensure_state(tx: &mut Tx, alg: HashAlg) -> Result<State> {
 }
 
 pub async fn state(c: &mut Conn) -> Result<State> {
-    let row = sqlx::query("SELECT hash_alg, tree_size, last_leaf FROM ledger_state WHERE id = 1").fetch_one(&mut *c).await?;
+    state_opt(c).await?.ok_or_else(|| LedgerError::Corrupt("账本状态缺失".into()))
+}
+
+/// The log's state, or `None` when the ledger has never started on this database.
+pub async fn state_opt(c: &mut Conn) -> Result<Option<State>> {
+    let Some(row) = sqlx::query("SELECT hash_alg, tree_size, last_leaf FROM ledger_state WHERE id = 1").fetch_optional(&mut *c).await?
+    else {
+        return Ok(None);
+    };
     let alg: String = row.try_get("hash_alg")?;
-    Ok(State {
+    Ok(Some(State {
         alg: HashAlg::parse(&alg).ok_or_else(|| LedgerError::Corrupt(format!("未知的哈希算法 {alg}")))?,
         size: u(row.try_get("tree_size")?),
         last_leaf: hex32(&row.try_get::<String, _>("last_leaf")?)?,
-    })
+    }))
 }
 
 pub struct Queued {

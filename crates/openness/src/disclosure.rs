@@ -82,7 +82,7 @@ impl Openness {
         )
         .bind(&id)
         .bind(format!("{prefix}{serial:04}"))
-        .bind(a.owner())
+        .bind(self.cases.owner_of(a))
         .bind(&a.account)
         .bind(&a.name)
         .bind(&dept.credit_code)
@@ -103,7 +103,7 @@ impl Openness {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM disclosure_requests WHERE requester = $1 ORDER BY created_at DESC"
         )))
-        .bind(a.owner())
+        .bind(self.cases.owner_of(a))
         .fetch_all(self.db().reader())
         .await?;
         rows.iter().map(from_row).collect()
@@ -111,7 +111,7 @@ impl Openness {
 
     pub async fn my_request(&self, a: &Applicant, id: &str) -> Result<DisclosureRequest> {
         let r = self.load_request(id).await?;
-        if r.requester != a.owner() {
+        if r.requester != self.cases.owner_of(a) {
             return Err(OpenError::NotFound("公开申请".into()));
         }
         Ok(r)

@@ -676,7 +676,7 @@ impl Openness {
              ON CONFLICT (dataset_id, rater) DO UPDATE SET level = excluded.level, created_at = excluded.created_at",
         )
         .bind(&p.id)
-        .bind(a.owner())
+        .bind(self.cases.owner_of(a))
         .bind(level)
         .bind(self.now_text())
         .execute(&mut *tx)
@@ -700,7 +700,7 @@ impl Openness {
         .bind(&title)
         .bind(&description)
         .bind(input.organization.clone().filter(|o| !o.trim().is_empty()))
-        .bind(a.owner())
+        .bind(self.cases.owner_of(a))
         .bind(&now)
         .execute(&mut *tx)
         .await?;

@@ -43,6 +43,8 @@ use crate::alerts::Subject;
 #[derive(Debug, Clone)]
 pub struct OversightSettings {
     pub rules: RuleSettings,
+    /// Seals 12345 submitters' contact names and phones at rest.
+    pub personal_data: yiwang_crypto::Sealer,
     /// Working days a department has to verify, rectify and answer a bad review (local rules:
     /// 5 or 15).
     pub followup_days: u32,
@@ -61,6 +63,7 @@ impl Default for OversightSettings {
             tickets: TicketDeadlines::default(),
             visit_minutes: 120,
             sweep_every_secs: 300,
+            personal_data: Default::default(),
         }
     }
 }

@@ -196,7 +196,7 @@ impl Oversight {
             created_at: self.now_text(),
         };
         let mut tx = self.db().begin().await?;
-        self.insert_rating(&mut tx, &r, None, Some(&a.owner()), a.account.as_deref()).await?;
+        self.insert_rating(&mut tx, &r, None, Some(&self.cases().owner_of(a)), a.account.as_deref()).await?;
         tx.commit().await?;
         Ok(r)
     }

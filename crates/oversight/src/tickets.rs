@@ -42,13 +42,14 @@ const TICKET_COLUMNS: &str =
     submitter, account, contact_name, contact_phone, query_hash, master_id, due_at, escalation, reply, replied_at, follow_up, satisfaction,
     created_at, updated_at, closed_at";
 
-fn ticket_from(r: &Row) -> Result<Ticket> {
+fn ticket_from(r: &Row, seal: &yiwang_crypto::Sealer) -> Result<Ticket> {
     let s = |c: &str| r.try_get::<String, _>(c).map_err(OversightError::from);
     let o = |c: &str| r.try_get::<Option<String>, _>(c).map_err(OversightError::from);
     let bad = |what: &str, v: &str| OversightError::Config(format!("数据库中的{what}无效：{v}"));
     let (kind, priority, status) = (s("kind")?, s("priority")?, s("status")?);
+    let id = s("ticket_id")?;
     Ok(Ticket {
-        ticket_id: s("ticket_id")?,
+        ticket_id: id.clone(),
         number: s("number")?,
         kind: TicketKind::parse(&kind).ok_or_else(|| bad("kind", &kind))?,
         priority: Priority::parse(&priority).ok_or_else(|| bad("priority", &priority))?,
@@ -62,8 +63,8 @@ fn ticket_from(r: &Row) -> Result<Ticket> {
         anonymous: o("submitter")?.is_none(),
         submitter: o("submitter")?,
         account: o("account")?,
-        contact_name: o("contact_name")?,
-        contact_phone: o("contact_phone")?,
+        contact_name: seal.open_opt("tickets.contact_name", &id, o("contact_name")?)?,
+        contact_phone: seal.open_opt("tickets.contact_phone", &id, o("contact_phone")?)?,
         master_id: o("master_id")?,
         due_at: s("due_at")?,
         escalation: r.try_get("escalation")?,
@@ -173,7 +174,7 @@ impl Oversight {
         }
         let (submitter, account, contact_name, contact_phone) = match (anonymous, who) {
             (false, Some(a)) => (
-                Some(a.owner()),
+                Some(self.cases().owner_of(a)),
                 a.account.clone(),
                 Some(input.contact_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| a.person_name.clone())),
                 phone.map(String::from).or_else(|| a.phone.clone()),
@@ -210,8 +211,8 @@ impl Oversight {
         .bind(department.as_ref().map(|d| d.1.clone()))
         .bind(&submitter)
         .bind(&account)
-        .bind(&contact_name)
-        .bind(&contact_phone)
+        .bind(self.settings.personal_data.seal_opt("tickets.contact_name", &id, &contact_name)?)
+        .bind(self.settings.personal_data.seal_opt("tickets.contact_phone", &id, &contact_phone)?)
         .bind(query_code.as_deref().map(hash_code))
         .bind(&due)
         .bind(&now_text)
@@ -229,7 +230,7 @@ impl Oversight {
             .fetch_optional(self.db().reader())
             .await?
             .ok_or_else(|| OversightError::NotFound("工单".into()))?;
-        ticket_from(&row)
+        ticket_from(&row, &self.settings.personal_data)
     }
 
     pub async fn ticket_events(&self, id: &str) -> Result<Vec<TicketEvent>> {
@@ -245,16 +246,16 @@ impl Oversight {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {TICKET_COLUMNS} FROM tickets WHERE submitter = $1 ORDER BY created_at DESC LIMIT 200"
         )))
-        .bind(a.owner())
+        .bind(self.cases().owner_of(a))
         .fetch_all(self.db().reader())
         .await?;
-        rows.iter().map(ticket_from).collect()
+        rows.iter().map(|r| ticket_from(r, &self.settings.personal_data)).collect()
     }
 
     /// A ticket its submitter may read (others' are "not found").
     pub async fn ticket_for_owner(&self, a: &Applicant, id: &str) -> Result<Ticket> {
         let t = self.load_ticket(id).await?;
-        if t.submitter.as_deref() != Some(a.owner().as_str()) {
+        if t.submitter.as_deref() != Some(self.cases().owner_of(a).as_str()) {
             return Err(OversightError::NotFound("工单".into()));
         }
         Ok(t)
@@ -268,7 +269,7 @@ impl Oversight {
             .fetch_optional(self.db().reader())
             .await?
             .ok_or_else(|| OversightError::NotFound("工单（编号或查询码不正确）".into()))?;
-        ticket_from(&row)
+        ticket_from(&row, &self.settings.personal_data)
     }
 
     /// Tickets for staff: all for hotline operators (supervisors), the department's otherwise.
@@ -286,7 +287,7 @@ impl Oversight {
         if let Some(d) = &dept {
             q = q.bind(d);
         }
-        q.fetch_all(self.db().reader()).await?.iter().map(ticket_from).collect()
+        q.fetch_all(self.db().reader()).await?.iter().map(|r| ticket_from(r, &self.settings.personal_data)).collect()
     }
 
     /// A ticket staff may read.
@@ -315,7 +316,7 @@ impl Oversight {
         let words = normalized(&t.content);
         let mut out = Vec::new();
         for r in &rows {
-            let o = ticket_from(r)?;
+            let o = ticket_from(r, &self.settings.personal_data)?;
             let same_person = t.submitter.is_some() && o.submitter == t.submitter;
             let same_subject = o.item_code == t.item_code && o.department_code == t.department_code;
             if (same_person && same_subject) || normalized(&o.content) == words || (o.title == t.title && same_subject) {
@@ -518,7 +519,7 @@ impl Oversight {
         let month = month_of(china_date(now));
         let mut escalated = 0;
         for r in &rows {
-            let t = ticket_from(r)?;
+            let t = ticket_from(r, &self.settings.personal_data)?;
             let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|x| x.with_timezone(&Utc));
             let (Some(due), Some(created)) = (parse(&t.due_at), parse(&t.created_at)) else { continue };
             let period = (due - created).max(Duration::hours(1));

@@ -39,11 +39,13 @@ pub struct PaymentSettings {
     pub query_after_secs: i64,
     /// Notifications older (or newer) than this are refused as replays.
     pub notify_tolerance_secs: i64,
+    /// Seals shipments' recipient, phone and address at rest.
+    pub personal_data: yiwang_crypto::Sealer,
 }
 
 impl Default for PaymentSettings {
     fn default() -> Self {
-        PaymentSettings { order_valid_hours: 72, query_after_secs: 60, notify_tolerance_secs: 600 }
+        PaymentSettings { order_valid_hours: 72, query_after_secs: 60, notify_tolerance_secs: 600, personal_data: Default::default() }
     }
 }
 
@@ -166,6 +168,7 @@ impl Desk {
             }
         }
         if case.delivery == Delivery::Courier {
+            let seal = &self.settings.personal_data;
             sqlx::query(
                 "INSERT INTO shipments (shipment_id, case_id, carrier, recipient, phone, address, status, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (case_id) DO NOTHING",
@@ -173,9 +176,9 @@ impl Desk {
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(&case.case_id)
             .bind(&self.courier)
-            .bind(&case.applicant_name)
-            .bind(case.contact_phone.clone().unwrap_or_default())
-            .bind(case.delivery_address.clone().unwrap_or_default())
+            .bind(seal.seal("shipments.recipient", &case.case_id, &case.applicant_name)?)
+            .bind(seal.seal("shipments.phone", &case.case_id, case.contact_phone.as_deref().unwrap_or_default())?)
+            .bind(seal.seal("shipments.address", &case.case_id, case.delivery_address.as_deref().unwrap_or_default())?)
             .bind(&at)
             .execute(&mut **tx)
             .await?;
@@ -803,7 +806,7 @@ impl Payments {
         )))
         .fetch_all(self.db.reader())
         .await?;
-        rows.iter().map(shipment_from).collect()
+        rows.iter().map(|r| shipment_from(r, &self.settings.personal_data)).collect()
     }
 
     /// The shipment of a case with its tracking (no viewer check; callers authorize).
@@ -815,7 +818,7 @@ impl Payments {
         .fetch_optional(self.db.reader())
         .await?;
         let Some(row) = row else { return Ok(None) };
-        let mut s = shipment_from(&row)?;
+        let mut s = shipment_from(&row, &self.settings.personal_data)?;
         let rows = sqlx::query("SELECT event_id, at, status, note FROM shipment_events WHERE shipment_id = $1 ORDER BY id")
             .bind(&s.shipment_id)
             .fetch_all(self.db.reader())
@@ -895,16 +898,17 @@ impl Payments {
     }
 }
 
-fn shipment_from(r: &Row) -> Result<Shipment> {
+fn shipment_from(r: &Row, seal: &yiwang_crypto::Sealer) -> Result<Shipment> {
     let status: String = r.try_get("status")?;
+    let case_id: String = r.try_get("case_id")?;
     Ok(Shipment {
         shipment_id: r.try_get("shipment_id")?,
-        case_id: r.try_get("case_id")?,
+        recipient: seal.open("shipments.recipient", &case_id, r.try_get("recipient")?)?,
+        phone: seal.open("shipments.phone", &case_id, r.try_get("phone")?)?,
+        address: seal.open("shipments.address", &case_id, r.try_get("address")?)?,
+        case_id,
         carrier: r.try_get("carrier")?,
         waybill: r.try_get("waybill")?,
-        recipient: r.try_get("recipient")?,
-        phone: r.try_get("phone")?,
-        address: r.try_get("address")?,
         status: ShipmentStatus::parse(&status).ok_or_else(|| PaymentError::Config(format!("寄递状态无效：{status}")))?,
         signer: r.try_get("signer")?,
         created_at: r.try_get("created_at")?,

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "oversight", sql: include_str!("../migrations/0010_oversight.sql") },
     Migration { version: 11, name: "payments", sql: include_str!("../migrations/0011_payments.sql") },
     Migration { version: 12, name: "openness", sql: include_str!("../migrations/0012_openness.sql") },
+    Migration { version: 13, name: "personal_data", sql: include_str!("../migrations/0013_personal_data.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {

@@ -58,7 +58,7 @@ async fn main() {
     for t in TestDb::each().await.unwrap() {
         let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
         println!("== {backend}");
-        let identity = Identity::new(t.db.clone(), IdentityConfig::default()).unwrap();
+        let identity = Identity::new(t.db.clone(), IdentityConfig::default(), yiwang_crypto::PersonalData::ephemeral()).unwrap();
         identity
             .register_person(NewPerson {
                 name: "张三",

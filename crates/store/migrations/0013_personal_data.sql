@@ -1,0 +1,6 @@
+-- Personal data at rest: persons.id_number and persons.phone keep their unique constraints but
+-- hold blind indexes (HMAC, "bi1:…"); the numbers themselves are in the *_enc columns,
+-- encrypted under a key derived from the master key. Rows written before this migration are
+-- converted by the identity module at start-up (it needs the key, SQL does not have it).
+ALTER TABLE persons ADD COLUMN id_number_enc TEXT;
+ALTER TABLE persons ADD COLUMN phone_enc TEXT;
