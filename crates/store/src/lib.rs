@@ -5,6 +5,7 @@
 //! in this crate ([`Dialect`]). SQLite writes are serialised through a single-connection pool
 //! so writers never fail with `SQLITE_BUSY`; reads use a separate pool (WAL mode).
 
+pub mod backup;
 mod batch;
 mod migrate;
 pub use batch::TxFuture;

@@ -55,6 +55,12 @@ enum Command {
         #[command(subcommand)]
         action: LicenceAction,
     },
+    /// Back the database up to a file: an online SQLite snapshot (the server may keep
+    /// running), or pg_dump's custom format for PostgreSQL. Back up the master key too.
+    Backup { file: PathBuf },
+    /// Replace the database with a backup made by `yiwang backup`. Stop the server first; the
+    /// SQLite database it replaces is kept as `*.before-restore`.
+    Restore { file: PathBuf },
     /// The tamper-evident ledger.
     Ledger {
         #[command(subcommand)]
@@ -132,6 +138,20 @@ async fn main() -> anyhow::Result<()> {
             let ok = verify_ledger(&settings, heads.as_deref(), keys.as_deref(), json).await?;
             std::process::exit(if ok { 0 } else { 1 });
         }
+        Command::Backup { file } => {
+            let db = yiwang::open_db(&settings).await?;
+            let r = yiwang_store::backup::backup(&db, &settings.connect_options(), &file).await?;
+            println!("backup written: {} ({} bytes, schema version {})", r.file.display(), r.bytes, r.schema_version);
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let r = yiwang_store::backup::restore(&settings.connect_options(), &file).await?;
+            println!("restored from {} (schema version {})", file.display(), r.schema_version);
+            // Newer code may need newer tables: migrate the restored database now.
+            let db = yiwang::open_db(&settings).await?;
+            println!("schema version {}", yiwang_store::current_version(&db).await?);
+            Ok(())
+        }
         Command::Migrate => {
             let db = yiwang::open_db(&settings).await?;
             println!("schema version {}", yiwang_store::current_version(&db).await?);
@@ -140,7 +160,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Demo { action: DemoAction::Load } => {
             let db = yiwang::open_db(&settings).await?;
             let catalog = Catalog::open(db.clone()).await?;
-            let identity = yiwang::identity(&settings, db)?;
+            let identity = yiwang::identity(&settings, db).await?;
             let r = yiwang::load_demo(&catalog, &identity).await?;
             println!(
                 "demo province: {} regions, {} departments, {} new items, {} bundles",
