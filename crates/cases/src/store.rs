@@ -340,14 +340,14 @@ pub(crate) async fn write_change(tx: &mut Tx, k: &Sealer, ch: &Change, expected_
         q.execute(&mut **tx).await?;
     }
     if let Some(notice) = &ch.notice {
-        send_notice(tx, c, notice).await?;
+        send_notice(tx, k, c, notice).await?;
     }
     Ok(expected_version + 1)
 }
 
 /// Inbox for the applicant's account, SMS to the contact phone, email when one was given: one
 /// statement, in this transaction.
-async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
+async fn send_notice(tx: &mut Tx, k: &Sealer, c: &Case, n: &Notice) -> Result<()> {
     use yiwang_notify::{Channel, Message};
     let link = format!("/cases/{}", c.case_id);
     let mut out = Vec::new();
@@ -372,7 +372,7 @@ async fn send_notice(tx: &mut Tx, c: &Case, n: &Notice) -> Result<()> {
             link: Some(link.clone()),
         });
     }
-    yiwang_notify::enqueue_all(tx, &out).await?;
+    yiwang_notify::enqueue_all(tx, k, &out).await?;
     Ok(())
 }
 

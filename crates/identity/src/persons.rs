@@ -362,6 +362,7 @@ impl Identity {
         let body = format!("【一网】您正在重置密码，请在{RESET_MINUTES}分钟内打开链接设置新密码：{link} 如非本人操作请忽略。");
         yiwang_notify::enqueue(
             &mut tx,
+            &yiwang_notify::Sealer::new(self.pii.clone()),
             &Message { channel: Channel::Sms, recipient: p.phone.clone(), subject: "重置密码".into(), body, link: None },
         )
         .await?;
@@ -401,6 +402,7 @@ impl Identity {
         Self::end_all_sessions(&mut tx, Kind::Person, &p.subject).await?;
         yiwang_notify::enqueue(
             &mut tx,
+            &yiwang_notify::Sealer::new(self.pii.clone()),
             &Message {
                 channel: Channel::Sms,
                 recipient: p.phone.clone(),

@@ -16,14 +16,15 @@ pub struct InboxMessage {
     pub read_at: Option<String>,
 }
 
-/// The in-app message for an account, to write with [`crate::enqueue_all`].
+/// The in-app message for an account, to write with [`crate::enqueue_all`] (in-app messages
+/// are never sealed: they name an opaque account).
 pub fn message(account: &str, title: &str, body: &str, link: Option<&str>) -> Message {
     Message { channel: Channel::Inbox, recipient: account.into(), subject: title.into(), body: body.into(), link: link.map(String::from) }
 }
 
 /// Post a message inside the caller's transaction.
 pub async fn post(tx: &mut Tx, account: &str, title: &str, body: &str, link: Option<&str>) -> Result<(), StoreError> {
-    crate::enqueue(tx, &message(account, title, body, link)).await
+    crate::enqueue(tx, &crate::Sealer::default(), &message(account, title, body, link)).await
 }
 
 /// Newest first.

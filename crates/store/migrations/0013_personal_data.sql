@@ -4,3 +4,7 @@
 -- converted by the identity module at start-up (it needs the key, SQL does not have it).
 ALTER TABLE persons ADD COLUMN id_number_enc TEXT;
 ALTER TABLE persons ADD COLUMN phone_enc TEXT;
+
+-- Outgoing SMS and e-mail: the phone number or address sealed in recipient_enc, its blind index
+-- in recipient (look-ups), the body sealed (password-reset links travel in it).
+ALTER TABLE outbox ADD COLUMN recipient_enc TEXT;

@@ -43,6 +43,9 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("数据库迁移失败：{0}")]
     Migration(String),
+    /// Personal data could not be sealed or opened (wrong or missing key).
+    #[error("个人信息加解密失败：{0}")]
+    PersonalData(String),
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -60,7 +63,7 @@ impl DomainError for StoreError {
         match self {
             StoreError::Unavailable(_) => "STORE_UNAVAILABLE",
             StoreError::Duplicate(_) => "DUPLICATE",
-            StoreError::Database(_) | StoreError::UnsupportedUrl(_) | StoreError::Migration(_) => "INTERNAL",
+            StoreError::Database(_) | StoreError::UnsupportedUrl(_) | StoreError::Migration(_) | StoreError::PersonalData(_) => "INTERNAL",
         }
     }
     fn kind(&self) -> ErrorKind {

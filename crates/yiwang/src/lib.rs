@@ -451,6 +451,11 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         .with_wallet(Arc::new(licences.clone()))
         .with_shared_data(Arc::new(exchange.clone()))
         .with_observer(watch.clone());
+    let outbox = Outbox::new(db.clone(), yiwang_crypto::Sealer::new(personal_data(settings)?));
+    let messages = outbox.protect_personal_data().await?;
+    if messages > 0 {
+        tracing::info!(messages, "SMS and e-mail recipients and bodies encrypted at rest");
+    }
     let sealed = cases.protect_personal_data().await?;
     if sealed > 0 {
         tracing::info!(cases = sealed, "applicants' personal data encrypted at rest");
@@ -502,7 +507,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
         tracing::info!(documents = docs, datasets = sets, "demo disclosure and open data loaded");
     }
     Ok(Arc::new(App {
-        outbox: Outbox::new(db.clone()),
+        outbox,
         notifier: notifier(settings)?,
         oversight,
         payments,

@@ -132,6 +132,19 @@ async fn id_numbers_and_phones_are_encrypted_at_rest() {
         let case = t.get_with(&format!("/api/v1/cases/{id}"), &zhang.cookie).await.json();
         assert_eq!(case["form"]["address"], "青山市东城区人民路1号", "{b}: read back decrypted: {case}");
 
+        // The SMS notices of the submission: sealed number and body, found by the number.
+        let outgoing: Vec<(String, Option<String>, String)> =
+            sqlx::query_as("SELECT recipient, recipient_enc, body FROM outbox WHERE channel <> 'inbox'")
+                .fetch_all(t.app.db.reader())
+                .await
+                .unwrap();
+        assert!(!outgoing.is_empty(), "{b}: the submission notified by SMS");
+        for (recipient, enc, body) in &outgoing {
+            assert!(recipient.starts_with("bi1:") && enc.is_some() && body.starts_with("sm4gcm1:"), "{b}: {recipient} {body}");
+        }
+        let sms = t.app.outbox.for_recipient("13800138000", 20).await.unwrap();
+        assert!(sms.iter().any(|m| m.body.contains("【一网通办】")), "{b}: opened for delivery");
+
         // 12345 tickets and courier shipments keep contacts sealed too.
         let phones: Vec<String> = sqlx::query_scalar("SELECT contact_phone FROM tickets WHERE contact_phone IS NOT NULL")
             .fetch_all(t.app.db.reader())
