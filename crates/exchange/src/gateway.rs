@@ -39,11 +39,14 @@ pub struct GatewaySettings {
     pub trip_after: u32,
     /// How long an open circuit refuses calls before one probe is let through.
     pub open_for: Duration,
+    /// Seals the subjects (ID numbers, credit codes) of the log and the shared store, and the
+    /// shared store's records, at rest (none: stored as given).
+    pub personal_data: yiwang_crypto::Sealer,
 }
 
 impl Default for GatewaySettings {
     fn default() -> Self {
-        GatewaySettings { trip_after: 5, open_for: Duration::from_secs(10) }
+        GatewaySettings { trip_after: 5, open_for: Duration::from_secs(10), personal_data: Default::default() }
     }
 }
 
@@ -248,7 +251,8 @@ impl Fetcher {
         match &resource.service {
             Service::Store => {
                 let mut c = self.db.reader().acquire().await.map_err(|e| e.to_string())?;
-                let text = store::record(&mut c, &resource.code, ctx.subject).await.map_err(|e| e.to_string())?;
+                let text =
+                    store::record(&mut c, &self.settings.personal_data, &resource.code, ctx.subject).await.map_err(|e| e.to_string())?;
                 text.map(|t| serde_json::from_str(&t).map_err(|e| format!("共享库记录损坏：{e}"))).transpose()
             }
             Service::Builtin { name } => {
@@ -501,7 +505,7 @@ mod tests {
         assert!((10..=11).contains(&allowed), "{allowed}");
         assert!(l.allow("m", "other", 10), "buckets are per resource");
 
-        let s = GatewaySettings { trip_after: 3, open_for: Duration::from_millis(30) };
+        let s = GatewaySettings { trip_after: 3, open_for: Duration::from_millis(30), ..Default::default() };
         let b = Breakers::default();
         for _ in 0..3 {
             assert!(b.allow("r"));

@@ -114,6 +114,8 @@ struct Inner {
     signer: ed25519_dalek::SigningKey,
     key_id: String,
     token_url: String,
+    /// Seals subjects and shared records at rest.
+    sealer: yiwang_crypto::Sealer,
 }
 
 /// The exchange service.
@@ -191,7 +193,8 @@ impl Exchange {
             tx.commit().await?;
         }
         let rules = Arc::new(Rules::new(Snapshot::load(&db).await?));
-        let log = LogWriter::spawn(db.clone(), rules.clone());
+        let sealer = settings.personal_data.clone();
+        let log = LogWriter::spawn(db.clone(), rules.clone(), sealer.clone());
         Ok(Exchange {
             inner: Arc::new(Inner {
                 fetcher: Fetcher::new(db.clone(), builtin, settings),
@@ -203,8 +206,14 @@ impl Exchange {
                 signer,
                 key_id: key.key_id,
                 token_url: format!("{}/exchange/token", public_url.trim_end_matches('/')),
+                sealer,
             }),
         })
+    }
+
+    /// Seal shared records and log subjects stored before encryption at rest (start-up).
+    pub async fn protect_personal_data(&self) -> Result<u64> {
+        store::protect_rows(&self.inner.db, &self.inner.sealer).await
     }
 
     /// The token endpoint's URL: the audience client assertions must name.
@@ -488,7 +497,7 @@ impl Exchange {
             rows.push((subject, serde_json::to_string(obj)?));
         }
         let mut tx = self.inner.db.begin().await?;
-        store::put_records(&mut tx, &resource.code, &rows, &now_text()).await?;
+        store::put_records(&mut tx, &self.inner.sealer, &resource.code, &rows, &now_text()).await?;
         tx.commit().await?;
         Ok(rows.len())
     }
@@ -715,7 +724,7 @@ impl Exchange {
     /// `departments` names department codes for display.
     pub async fn access_for_subject(&self, subject: &str, departments: &HashMap<String, String>, limit: i64) -> Result<Vec<AccessView>> {
         let mut c = self.inner.db.reader().acquire().await?;
-        let rows = store::log_for_subject(&mut c, subject, limit.clamp(1, 1000)).await?;
+        let rows = store::log_for_subject(&mut c, &self.inner.sealer, subject, limit.clamp(1, 1000)).await?;
         drop(c);
         let snap = self.snapshot().await?;
         Ok(rows
@@ -748,7 +757,7 @@ impl Exchange {
     /// One log record (supervisors, or the departments involved).
     pub async fn log_entry(&self, staff: &Staff, id: &str) -> Result<AccessRecord> {
         let mut c = self.inner.db.reader().acquire().await?;
-        let r = store::log_entry(&mut c, id)
+        let r = store::log_entry(&mut c, &self.inner.sealer, id)
             .await?
             .ok_or_else(|| ExchangeError::Invalid { field: "id".into(), message: "未找到交换记录".into() })?;
         if !sees_all(staff)
@@ -769,7 +778,7 @@ impl Exchange {
             None => return Ok(vec![]),
         };
         let mut c = self.inner.db.reader().acquire().await?;
-        store::recent_log(&mut c, dept, limit.clamp(1, 500)).await
+        store::recent_log(&mut c, &self.inner.sealer, dept, limit.clamp(1, 500)).await
     }
 
     /// Calls, errors and latency per resource and member.
@@ -789,7 +798,8 @@ impl Exchange {
 /// digest (an edited or deleted row changes it), every row must belong to a recorded batch, and
 /// every record's signature must verify. The batches themselves are in the ledger, which
 /// `yiwang ledger verify` checks.
-pub async fn verify_log(db: &Db) -> Result<LogCheck> {
+/// `sealer` opens the subjects sealed at rest (the digests and signatures cover the numbers).
+pub async fn verify_log(db: &Db, sealer: &yiwang_crypto::Sealer) -> Result<LogCheck> {
     let mut c = db.reader().acquire().await?;
     let keys: HashMap<String, yiwang_crypto::PublicKey> = store::keys(&mut c)
         .await?
@@ -801,7 +811,7 @@ pub async fn verify_log(db: &Db) -> Result<LogCheck> {
         .collect();
     let mut check = LogCheck { batches: 0, records: 0, findings: vec![] };
     for (batch_id, count, digest) in store::batches(&mut c).await? {
-        let rows = store::batch_rows(&mut c, &batch_id).await?;
+        let rows = store::batch_rows(&mut c, sealer, &batch_id).await?;
         check.batches += 1;
         check.records += rows.len() as i64;
         let same = batch_digest(&rows) == digest;

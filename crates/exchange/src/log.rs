@@ -36,9 +36,10 @@ pub(crate) struct LogWriter {
 }
 
 impl LogWriter {
-    pub(crate) fn spawn(db: Db, rules: Arc<Rules>) -> LogWriter {
+    /// `sealer` seals each record's subject at rest.
+    pub(crate) fn spawn(db: Db, rules: Arc<Rules>, sealer: yiwang_crypto::Sealer) -> LogWriter {
         let (tx, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
-        tokio::spawn(run(db, rules, rx));
+        tokio::spawn(run(db, rules, sealer, rx));
         LogWriter { jobs: tx }
     }
 
@@ -54,7 +55,7 @@ impl LogWriter {
     }
 }
 
-async fn run(db: Db, rules: Arc<Rules>, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, rules: Arc<Rules>, sealer: yiwang_crypto::Sealer, mut rx: mpsc::Receiver<Job>) {
     let sql = store::insert_log_sql(db.dialect());
     let mut records: Vec<AccessRecord> = Vec::with_capacity(MAX_BATCH);
     let mut digests: Vec<String> = Vec::with_capacity(MAX_BATCH);
@@ -86,7 +87,7 @@ async fn run(db: Db, rules: Arc<Rules>, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let batch = batch_digest_of(records.iter().map(|r| r.exchange_id.as_str()).zip(digests.drain(..)).collect());
-        let outcome = commit(&db, &sql, &records, &batch).await;
+        let outcome = commit(&db, &sealer, &sql, &records, &batch).await;
         if let Err(e) = &outcome {
             tracing::error!(error = %e, records = records.len(), "exchange log commit failed");
         }
@@ -100,9 +101,9 @@ async fn run(db: Db, rules: Arc<Rules>, mut rx: mpsc::Receiver<Job>) {
 
 /// One statement, its own transaction: the batch's digest row (which the ledger records) and
 /// all its rows, or nothing.
-async fn commit(db: &Db, sql: &str, records: &[AccessRecord], digest: &str) -> Result<()> {
+async fn commit(db: &Db, sealer: &yiwang_crypto::Sealer, sql: &str, records: &[AccessRecord], digest: &str) -> Result<()> {
     let batch_id = uuid::Uuid::now_v7().to_string();
-    let json = store::log_rows_json(&batch_id, records)?;
+    let json = store::log_rows_json(sealer, &batch_id, records)?;
     sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
         .bind(&batch_id)
         .bind(yiwang_store::now_text())

@@ -1,5 +1,6 @@
 //! SQL for the exchange (portable: SQLite and PostgreSQL).
 
+use yiwang_crypto::Sealer;
 use yiwang_store::sqlx::{self, any::AnyRow, AnyConnection, Row as _};
 use yiwang_store::{signing_keys, Dialect, Tx};
 
@@ -194,14 +195,31 @@ pub(crate) async fn grants(c: &mut AnyConnection) -> Result<Vec<Grant>> {
 
 // ----- shared store -----
 
-pub(crate) async fn put_records(tx: &mut Tx, resource: &str, records: &[(String, String)], now: &str) -> Result<()> {
+/// Subjects of the log and the shared store are kept as blind indexes, the numbers sealed
+/// beside them (log) or the records sealed under them (shared store).
+const SUBJECT: &str = "exchange.subject";
+const SUBJECT_ENC: &str = "exchange_log.subject";
+const RECORD: &str = "exchange_records.record";
+
+fn sealing(e: yiwang_crypto::CryptoError) -> ExchangeError {
+    ExchangeError::Config(format!("个人信息加解密失败：{e}"))
+}
+
+/// The key a subject is stored under: its blind index when sealing, else itself.
+fn subject_key(k: &Sealer, subject: &str) -> String {
+    k.index(SUBJECT, subject).unwrap_or_else(|| subject.to_string())
+}
+
+pub(crate) async fn put_records(tx: &mut Tx, k: &Sealer, resource: &str, records: &[(String, String)], now: &str) -> Result<()> {
     for (subject, record) in records {
+        let key = subject_key(k, subject);
+        let record = k.seal(RECORD, &format!("{resource}:{key}"), record).map_err(sealing)?;
         sqlx::query(
             "INSERT INTO exchange_records (resource_code, subject, record, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (resource_code, subject) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
         )
         .bind(resource)
-        .bind(subject)
+        .bind(&key)
         .bind(record)
         .bind(now)
         .execute(&mut **tx)
@@ -210,12 +228,55 @@ pub(crate) async fn put_records(tx: &mut Tx, resource: &str, records: &[(String,
     Ok(())
 }
 
-pub(crate) async fn record(c: &mut AnyConnection, resource: &str, subject: &str) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT record FROM exchange_records WHERE resource_code = $1 AND subject = $2")
+pub(crate) async fn record(c: &mut AnyConnection, k: &Sealer, resource: &str, subject: &str) -> Result<Option<String>> {
+    let key = subject_key(k, subject);
+    let stored: Option<String> = sqlx::query_scalar("SELECT record FROM exchange_records WHERE resource_code = $1 AND subject = $2")
         .bind(resource)
-        .bind(subject)
+        .bind(&key)
         .fetch_optional(&mut *c)
-        .await?)
+        .await?;
+    stored.map(|r| k.open(RECORD, &format!("{resource}:{key}"), r).map_err(sealing)).transpose()
+}
+
+/// Seal shared-store records and log subjects stored before encryption at rest (start-up).
+/// The log's batch digests and signatures cover the opened values, so they still verify.
+pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u64> {
+    if !k.enabled() {
+        return Ok(0);
+    }
+    let records = sqlx::query("SELECT resource_code, subject, record FROM exchange_records WHERE subject NOT LIKE 'bi1:%'")
+        .fetch_all(db.reader())
+        .await?;
+    let logs = sqlx::query("SELECT exchange_id, subject FROM exchange_log WHERE subject_enc IS NULL").fetch_all(db.reader()).await?;
+    if records.is_empty() && logs.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    for r in &records {
+        let (resource, subject, record): (String, String, String) =
+            (r.try_get("resource_code")?, r.try_get("subject")?, r.try_get("record")?);
+        let key = subject_key(k, &subject);
+        let sealed = k.seal(RECORD, &format!("{resource}:{key}"), &record).map_err(sealing)?;
+        sqlx::query("UPDATE exchange_records SET subject = $1, record = $2 WHERE resource_code = $3 AND subject = $4")
+            .bind(&key)
+            .bind(sealed)
+            .bind(&resource)
+            .bind(&subject)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for r in &logs {
+        let (id, subject): (String, String) = (r.try_get("exchange_id")?, r.try_get("subject")?);
+        let sealed = k.seal(SUBJECT_ENC, &id, &subject).map_err(sealing)?;
+        sqlx::query("UPDATE exchange_log SET subject = $1, subject_enc = $2 WHERE exchange_id = $3 AND subject_enc IS NULL")
+            .bind(subject_key(k, &subject))
+            .bind(sealed)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((records.len() + logs.len()) as u64)
 }
 
 pub(crate) async fn record_count(c: &mut AnyConnection, resource: &str) -> Result<i64> {
@@ -266,10 +327,10 @@ pub(crate) async fn keys(c: &mut AnyConnection) -> Result<Vec<GatewayKey>> {
 // ----- log -----
 
 pub(crate) const LOG_COLS: &str = "exchange_id, at, channel, consumer, consumer_department, resource_code, provider_department, subject, \
-     purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, key_id, signature";
+     subject_enc, purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, key_id, signature";
 
 /// Columns an insert writes (the batch first) and their SQL types, in order.
-const LOG_TYPES: [(&str, &str); 20] = [
+const LOG_TYPES: [(&str, &str); 21] = [
     ("batch_id", "text"),
     ("exchange_id", "text"),
     ("at", "text"),
@@ -279,6 +340,7 @@ const LOG_TYPES: [(&str, &str); 20] = [
     ("resource_code", "text"),
     ("provider_department", "text"),
     ("subject", "text"),
+    ("subject_enc", "text"),
     ("purpose", "text"),
     ("case_number", "text"),
     ("grant_id", "text"),
@@ -326,7 +388,7 @@ pub(crate) fn intake_sql() -> String {
 }
 
 /// The batch as the JSON array [`insert_log_sql`] reads.
-pub(crate) fn log_rows_json(batch_id: &str, rows: &[AccessRecord]) -> Result<String> {
+pub(crate) fn log_rows_json(k: &Sealer, batch_id: &str, rows: &[AccessRecord]) -> Result<String> {
     let list: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
@@ -339,7 +401,8 @@ pub(crate) fn log_rows_json(batch_id: &str, rows: &[AccessRecord]) -> Result<Str
                 "consumer_department": r.consumer_department,
                 "resource_code": r.resource_code,
                 "provider_department": r.provider_department,
-                "subject": r.subject,
+                "subject": subject_key(k, &r.subject),
+                "subject_enc": if k.enabled() { Some(k.seal(SUBJECT_ENC, &r.exchange_id, &r.subject).map_err(sealing)?) } else { None },
                 "purpose": r.purpose,
                 "case_number": r.case_number,
                 "grant_id": r.grant_id,
@@ -364,10 +427,10 @@ pub(crate) async fn batches(c: &mut AnyConnection) -> Result<Vec<(String, i64, S
 }
 
 /// The rows of one batch in exchange_id order.
-pub(crate) async fn batch_rows(c: &mut AnyConnection, batch_id: &str) -> Result<Vec<AccessRecord>> {
+pub(crate) async fn batch_rows(c: &mut AnyConnection, k: &Sealer, batch_id: &str) -> Result<Vec<AccessRecord>> {
     let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE batch_id = $1 ORDER BY exchange_id");
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(batch_id).fetch_all(&mut *c).await?;
-    rows.iter().map(log_row).collect()
+    rows.iter().map(|r| log_row(r, k)).collect()
 }
 
 /// Rows whose batch is not recorded (inserted around the gateway), at most `limit`.
@@ -380,19 +443,24 @@ pub(crate) async fn unbatched(c: &mut AnyConnection, limit: i64) -> Result<Vec<S
     .await?)
 }
 
-fn log_row(r: &AnyRow) -> Result<AccessRecord> {
+fn log_row(r: &AnyRow, k: &Sealer) -> Result<AccessRecord> {
     let channel: String = r.try_get("channel")?;
+    let exchange_id: String = r.try_get("exchange_id")?;
+    let subject = match r.try_get::<Option<String>, _>("subject_enc")? {
+        Some(sealed) => k.open(SUBJECT_ENC, &exchange_id, sealed).map_err(sealing)?,
+        None => r.try_get("subject")?,
+    };
     let result: String = r.try_get("result")?;
     let fields: String = r.try_get("fields")?;
     Ok(AccessRecord {
-        exchange_id: r.try_get("exchange_id")?,
+        exchange_id,
         at: r.try_get("at")?,
         channel: Channel::parse(&channel).ok_or_else(|| ExchangeError::Config(format!("未知渠道：{channel}")))?,
         consumer: r.try_get("consumer")?,
         consumer_department: r.try_get("consumer_department")?,
         resource_code: r.try_get("resource_code")?,
         provider_department: r.try_get("provider_department")?,
-        subject: r.try_get("subject")?,
+        subject,
         purpose: r.try_get("purpose")?,
         case_number: r.try_get("case_number")?,
         grant_id: r.try_get("grant_id")?,
@@ -407,21 +475,21 @@ fn log_row(r: &AnyRow) -> Result<AccessRecord> {
     })
 }
 
-pub(crate) async fn log_entry(c: &mut AnyConnection, id: &str) -> Result<Option<AccessRecord>> {
+pub(crate) async fn log_entry(c: &mut AnyConnection, k: &Sealer, id: &str) -> Result<Option<AccessRecord>> {
     let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE exchange_id = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(&mut *c).await?;
-    row.as_ref().map(log_row).transpose()
+    row.as_ref().map(|r| log_row(r, k)).transpose()
 }
 
 /// Exchanges about one subject, newest first.
-pub(crate) async fn log_for_subject(c: &mut AnyConnection, subject: &str, limit: i64) -> Result<Vec<AccessRecord>> {
+pub(crate) async fn log_for_subject(c: &mut AnyConnection, k: &Sealer, subject: &str, limit: i64) -> Result<Vec<AccessRecord>> {
     let sql = format!("SELECT {LOG_COLS} FROM exchange_log WHERE subject = $1 ORDER BY at DESC, exchange_id DESC LIMIT $2");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject).bind(limit).fetch_all(&mut *c).await?;
-    rows.iter().map(log_row).collect()
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(subject_key(k, subject)).bind(limit).fetch_all(&mut *c).await?;
+    rows.iter().map(|r| log_row(r, k)).collect()
 }
 
 /// The newest exchanges, optionally of one department (as consumer or provider).
-pub(crate) async fn recent_log(c: &mut AnyConnection, department: Option<&str>, limit: i64) -> Result<Vec<AccessRecord>> {
+pub(crate) async fn recent_log(c: &mut AnyConnection, k: &Sealer, department: Option<&str>, limit: i64) -> Result<Vec<AccessRecord>> {
     let rows = match department {
         Some(d) => {
             let sql = format!(
@@ -434,7 +502,7 @@ pub(crate) async fn recent_log(c: &mut AnyConnection, department: Option<&str>, 
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit).fetch_all(&mut *c).await?
         }
     };
-    rows.iter().map(log_row).collect()
+    rows.iter().map(|r| log_row(r, k)).collect()
 }
 
 pub(crate) async fn stats(c: &mut AnyConnection) -> Result<Vec<Stat>> {

@@ -44,7 +44,14 @@ fn vault() -> Vault {
     Vault::new(b"exchange test master key 32 byte").unwrap()
 }
 
+/// Subjects and shared records sealed at rest, as in production (a fixed key: every node of a
+/// test shares it).
+fn sealer() -> yiwang_crypto::Sealer {
+    yiwang_crypto::Sealer::new(Arc::new(yiwang_crypto::PersonalData::new(b"exchange test personal data key!").unwrap()))
+}
+
 async fn open(db: &Db, settings: GatewaySettings) -> Exchange {
+    let settings = GatewaySettings { personal_data: sealer(), ..settings };
     let mut builtin = demo::providers().unwrap();
     builtin.insert("slow".into(), Arc::new(Slow) as Arc<dyn Provider>);
     Exchange::open(db.clone(), &vault(), [9; 32], "http://yiwang.test", builtin, settings).await.unwrap()
@@ -336,7 +343,7 @@ async fn members_authenticate_with_signed_assertions() {
 #[tokio::test]
 async fn rest_providers_are_filtered_timed_out_and_cut_off() {
     for t in TestDb::each().await.unwrap() {
-        let settings = GatewaySettings { trip_after: 3, open_for: Duration::from_millis(300) };
+        let settings = GatewaySettings { trip_after: 3, open_for: Duration::from_millis(300), ..Default::default() };
         let x = open(&t.db, settings).await;
         let fail = Arc::new(AtomicU32::new(0));
         let (url, calls) = rest_provider(fail.clone()).await;
@@ -389,7 +396,17 @@ async fn the_log_cannot_be_edited_or_deleted_without_detection() {
         let clean = yiwang_ledger::audit::run(&t.db, Default::default()).await.unwrap();
         assert!(clean.findings.is_empty(), "{:?}", clean.findings);
 
-        assert!(verify_log(&t.db).await.unwrap().ok());
+        assert!(verify_log(&t.db, &sealer()).await.unwrap().ok());
+        // At rest the log names nobody: subjects are blind indexes, sealed beside them, and the
+        // shared store's records are sealed too.
+        let clear: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT (SELECT COUNT(*) FROM exchange_log WHERE subject = '{ZHANGSAN}' OR subject_enc NOT LIKE 'sm4gcm1:%') + \
+             (SELECT COUNT(*) FROM exchange_records WHERE subject NOT LIKE 'bi1:%' OR record NOT LIKE 'sm4gcm1:%')"
+        )))
+        .fetch_one(t.db.reader())
+        .await
+        .unwrap();
+        assert_eq!(clear, 0);
 
         // Someone with database access hides the purpose of one access, deletes another and
         // slips in a third.
@@ -400,12 +417,12 @@ async fn the_log_cannot_be_edited_or_deleted_without_detection() {
             &format!(
                 "INSERT INTO exchange_log SELECT 'forged', 'no-batch', at, channel, consumer, consumer_department, resource_code, \
                  provider_department, subject, purpose, case_number, grant_id, result, fields, bytes, body_hash, latency_us, request_id, \
-                 key_id, signature FROM exchange_log WHERE exchange_id = '{}'",
+                 key_id, signature, subject_enc FROM exchange_log WHERE exchange_id = '{}'",
                 ids[2]
             ),
         )
         .await;
-        let check = verify_log(&t.db).await.unwrap();
+        let check = verify_log(&t.db, &sealer()).await.unwrap();
         let kinds: Vec<(&str, Option<String>)> = check.findings.iter().map(|f| (f.kind, f.exchange_id.clone())).collect();
         assert_eq!(check.findings.iter().filter(|f| f.kind == "batch_changed").count(), 2, "{kinds:?}");
         assert!(kinds.contains(&("bad_signature", Some(ids[0].clone()))), "{kinds:?}");

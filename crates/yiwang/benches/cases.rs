@@ -2,7 +2,7 @@
 //! timeline, inbox and SMS notices, durable commit) and staff actions/s (acceptance with
 //! deadlines and notices), with p50/p99 latency, on a fresh SQLite file (synchronous=FULL) and
 //! on PostgreSQL unless YIWANG_TEST_PG=off. Drafts and materials are prepared first and not
-//! timed. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
+//! timed; personal data is sealed at rest as in production. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
 //! capture: off, triggers only, on).
 //! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
 
@@ -133,7 +133,9 @@ async fn run(t: TestDb, n: usize, mode: Ledger) {
             yiwang_cases::demo::builtin_calendar().unwrap(),
             Arc::new(SystemClock),
             CaseSettings::default(),
-        );
+        )
+        // As in production: applicants' ID numbers, phones, forms and addresses sealed at rest.
+        .with_personal_data(Arc::new(yiwang_crypto::PersonalData::ephemeral()));
         yiwang_cases::demo::load(&cases, &p.item_keys).await.unwrap();
         // Two items of the public security bureau: a defined form with one material and the
         // generic form with two. Half the load each keeps under the 9,999-a-day numbering.

@@ -408,7 +408,14 @@ pub async fn exchange(settings: &Settings, db: Db) -> anyhow::Result<yiwang_exch
     let vault = yiwang_crypto::Vault::new(&master)?;
     let token_key: [u8; 32] = sha2::Sha256::new().chain_update(b"yiwang exchange access tokens\0").chain_update(&master).finalize().into();
     let builtin = if settings.demo { yiwang_exchange::demo::providers()? } else { Default::default() };
-    Ok(yiwang_exchange::Exchange::open(db, &vault, token_key, &settings.public_url, builtin, Default::default()).await?)
+    let gateway =
+        yiwang_exchange::GatewaySettings { personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?), ..Default::default() };
+    let exchange = yiwang_exchange::Exchange::open(db, &vault, token_key, &settings.public_url, builtin, gateway).await?;
+    let sealed = exchange.protect_personal_data().await?;
+    if sealed > 0 {
+        tracing::info!(rows = sealed, "data-exchange subjects and shared records encrypted at rest");
+    }
+    Ok(exchange)
 }
 
 /// Load the demo licence types and the licences the demo people and companies hold.

@@ -268,7 +268,7 @@ async fn verify_ledger(
     let db = yiwang::open_db(settings).await?;
     let report = yiwang_ledger::audit::run(&db, opts).await?;
     // The access log is recorded by batch: recompute each batch from its rows.
-    let log = yiwang_exchange::verify_log(&db).await?;
+    let log = yiwang_exchange::verify_log(&db, &yiwang_crypto::Sealer::new(yiwang::personal_data(settings)?)).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "ledger": report, "exchange_log": log }))?);
     } else {

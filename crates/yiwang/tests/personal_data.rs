@@ -169,6 +169,30 @@ async fn id_numbers_and_phones_are_encrypted_at_rest() {
         let ticket = pick_ticket(&t).await;
         assert_eq!(ticket.contact_phone.as_deref(), Some("13800138000"), "{b}: opens to the same number");
 
+        // Data exchange: the shared store and the access log name nobody in the clear.
+        let db = t.app.db.clone();
+        let count = |sql: &'static str| {
+            let db = db.clone();
+            async move { sqlx::query_scalar::<_, i64>(sql).fetch_one(db.reader()).await.unwrap() }
+        };
+        assert!(count("SELECT COUNT(*) FROM exchange_records").await > 0, "{b}: the demo shared store");
+        let clear_records = "SELECT COUNT(*) FROM exchange_records WHERE subject NOT LIKE 'bi1:%' OR record NOT LIKE 'sm4gcm1:%'";
+        assert_eq!(count(clear_records).await, 0, "{b}");
+        assert_eq!(count("SELECT COUNT(*) FROM exchange_log WHERE subject NOT LIKE 'bi1:%' OR subject_enc IS NULL").await, 0, "{b}");
+        // A record pushed before encryption is sealed at start-up.
+        let mut tx = t.app.db.begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO exchange_records (resource_code, subject, record, updated_at) VALUES ('test-clear', $1, '{}', '2026-01-01')",
+        )
+        .bind(ZHANG.0)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(clear_records).await, 1, "{b}");
+        assert_eq!(t.app.exchange.protect_personal_data().await.unwrap(), 1, "{b}");
+        assert_eq!(count(clear_records).await, 0, "{b}");
+
         // No table files records under an ID number (owner keys are blind indexes).
         for (table, column) in yiwang::OWNER_KEYS {
             let keys: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {column} FROM {table}")))
