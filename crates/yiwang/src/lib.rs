@@ -268,8 +268,10 @@ pub fn oversight_settings(settings: &Settings) -> yiwang_oversight::OversightSet
 }
 
 /// Columns holding applicants' owner keys (`person:…` / `business:…`), converted from ID
-/// numbers to blind indexes at start-up.
-pub const OWNER_KEYS: [(&str, &str); 8] = [
+/// numbers to blind indexes at start-up. `licence_uses.used_by` is written with the blind
+/// index too, but older rows are not rewritten: the ledger records that table as insert-only,
+/// so a rewrite would read as tampering, and the ledger's own copy keeps the old value anyway.
+pub const OWNER_KEYS: [(&str, &str); 7] = [
     ("cases", "owner"),
     ("payment_orders", "payer"),
     ("tickets", "submitter"),
@@ -277,7 +279,6 @@ pub const OWNER_KEYS: [(&str, &str); 8] = [
     ("disclosure_requests", "requester"),
     ("dataset_ratings", "rater"),
     ("dataset_requests", "requester"),
-    ("licence_uses", "used_by"),
 ];
 
 /// Columns sealed at rest by modules that keep no conversion of their own: (table, row id
