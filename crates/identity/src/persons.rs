@@ -161,8 +161,9 @@ impl Identity {
         (self.pii.index(ID_FIELD, &login), self.pii.index(PHONE_FIELD, &login))
     }
 
-    /// Encrypt the ID numbers and phones of accounts stored before encryption at rest (once,
-    /// at start-up, in one transaction). Returns how many accounts were converted.
+    /// Encrypt the ID numbers and phones of accounts, and staff TOTP secrets, stored before
+    /// encryption at rest (once, at start-up, in one transaction). Returns how many rows were
+    /// converted.
     pub async fn protect_personal_data(&self) -> Result<u64> {
         let mut tx = self.db.begin().await?;
         let rows = sqlx::query("SELECT subject, id_number, phone FROM persons WHERE id_number_enc IS NULL OR phone_enc IS NULL")
@@ -180,8 +181,21 @@ impl Identity {
                 .execute(&mut *tx)
                 .await?;
         }
+        // Staff second-factor secrets stored before sealing.
+        let secrets = sqlx::query("SELECT username, totp_secret FROM staff_accounts WHERE totp_secret NOT LIKE 'sm4gcm1:%'")
+            .fetch_all(&mut *tx)
+            .await?;
+        for r in &secrets {
+            let username: String = r.try_get("username")?;
+            let secret: String = r.try_get("totp_secret")?;
+            sqlx::query("UPDATE staff_accounts SET totp_secret = $1 WHERE username = $2")
+                .bind(self.seal_totp(&username, &secret)?)
+                .bind(&username)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
-        Ok(rows.len() as u64)
+        Ok((rows.len() + secrets.len()) as u64)
     }
 
     fn seal_pii(&self, field: &str, value: &str) -> Result<String> {

@@ -24,7 +24,24 @@ pub struct TotpEnrollment {
     pub otpauth_uri: String,
 }
 
+const TOTP_COLUMN: &str = "staff_accounts.totp_secret";
+
 impl Identity {
+    /// TOTP secrets are sealed at rest, bound to the account: a copy of the database cannot
+    /// produce second-factor codes. Secrets stored before are read as they are and sealed at
+    /// the next enrolment.
+    pub(crate) fn seal_totp(&self, username: &str, secret: &str) -> Result<String> {
+        yiwang_crypto::Sealer::new(self.pii.clone())
+            .seal(TOTP_COLUMN, username, secret)
+            .map_err(|e| IdentityError::PersonalData(e.to_string()))
+    }
+
+    fn open_totp(&self, username: &str, stored: String) -> Result<String> {
+        yiwang_crypto::Sealer::new(self.pii.clone())
+            .open(TOTP_COLUMN, username, stored)
+            .map_err(|e| IdentityError::PersonalData(e.to_string()))
+    }
+
     /// Create a staff account, or reset an existing one's name, password, department, region
     /// and roles (the authenticator enrolment is kept).
     pub async fn upsert_staff(&self, s: NewStaff<'_>) -> Result<()> {
@@ -110,7 +127,7 @@ impl Identity {
         if stage == Stage::Enroll {
             // A new secret for every attempt: an abandoned enrolment leaves nothing usable.
             sqlx::query("UPDATE staff_accounts SET totp_secret = $1, totp_last_step = -1 WHERE username = $2")
-                .bind(totp::new_secret())
+                .bind(self.seal_totp(username, &totp::new_secret())?)
                 .bind(username)
                 .execute(&mut *tx)
                 .await?;
@@ -136,7 +153,7 @@ impl Identity {
             .map(|r| r.try_get("totp_secret"))
             .transpose()?
             .flatten();
-        let secret = secret.ok_or(IdentityError::Unauthenticated)?;
+        let secret = self.open_totp(session.principal_id(), secret.ok_or(IdentityError::Unauthenticated)?)?;
         let uri = totp::otpauth_uri(&secret, "yiwang", session.principal_id());
         Ok(TotpEnrollment { secret, otpauth_uri: uri })
     }
@@ -153,7 +170,7 @@ impl Identity {
             .bind(&username)
             .fetch_one(self.db.reader())
             .await?;
-        let secret: Option<String> = row.try_get("totp_secret")?;
+        let secret = row.try_get::<Option<String>, _>("totp_secret")?.map(|s| self.open_totp(&username, s)).transpose()?;
         let last: i64 = row.try_get("totp_last_step")?;
         let Some(step) = secret.and_then(|s| totp::verify(&s, code, last)) else {
             let e = self.register_failure(Kind::Staff, &username, client).await?;

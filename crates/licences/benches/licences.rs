@@ -139,7 +139,9 @@ fn main() {
         };
         for t in TestDb::each().await.expect("test database") {
             let backend = if t.options.url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" };
-            let licences = Licences::new(t.db.clone(), Vault::ephemeral(), "http://bench", Arc::new(SystemClock));
+            // As in production: holders and documents sealed at rest, opened on every verification.
+            let licences = Licences::new(t.db.clone(), Vault::ephemeral(), "http://bench", Arc::new(SystemClock))
+                .with_personal_data(Arc::new(yiwang_crypto::PersonalData::ephemeral()));
             println!("== {backend}");
             for (code, alg) in [("1136000021993518NX901", Algorithm::Ed25519), ("1136000021993518NX902", Algorithm::Sm2)] {
                 licences.put_type(&licence_type(code, alg)).await.expect("type");

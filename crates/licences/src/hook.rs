@@ -58,7 +58,7 @@ impl Licences {
                     valid_to: None,
                 };
                 // 换领: a valid licence of the same type from the same issuer gets a new version.
-                let previous = store::current_of(tx, &req.holder_id, &t.code, &req.issuer_code).await?;
+                let previous = store::current_of(tx, &self.sealer, &req.holder_id, &t.code, &req.issuer_code).await?;
                 let l = self.issue_in(tx, &req, previous.as_ref().map(|p| &p.document)).await?;
                 yiwang_identity::audit_in(tx, "system", "licence.issue", &l.document.identifier, "办件办结自动签发", &case.case_id).await?;
                 issued += 1;
@@ -70,12 +70,12 @@ impl Licences {
     async fn use_held_in(&self, tx: &mut Tx, holder_id: &str, types: &[String], usage: &LicenceUsage) -> crate::Result<Vec<HeldLicence>> {
         let today = self.today().to_string();
         let mut out: Vec<HeldLicence> = Vec::new();
-        for (l, seal) in store::held_of_types(tx, holder_id, types, &today).await? {
+        for (l, seal) in store::held_of_types(tx, &self.sealer, holder_id, types, &today).await? {
             if out.iter().any(|h| h.type_code == l.document.type_code) {
                 continue; // the newest of each type only
             }
             let file = self.file_with(&l, &seal)?;
-            store::record_use(tx, &l.document.identifier, holder_id, usage, &self.now_text()).await?;
+            store::record_use(tx, &self.sealer, &l.document.identifier, holder_id, usage, &self.now_text()).await?;
             out.push(HeldLicence {
                 type_code: l.document.type_code.clone(),
                 identifier: l.document.identifier.clone(),

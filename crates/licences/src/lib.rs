@@ -74,6 +74,8 @@ pub struct Licences {
     seals: Arc<SealCache>,
     /// Licence types, so a case conclusion finds the types its items issue without a query.
     types: Arc<TypeCache>,
+    /// Seals holders' numbers and the signed documents at rest (none: stored as given).
+    sealer: yiwang_crypto::Sealer,
 }
 
 type SealCache = RwLock<HashMap<String, (Instant, Arc<CachedSeal>)>>;
@@ -88,7 +90,20 @@ impl Licences {
             clock,
             seals: Default::default(),
             types: Default::default(),
+            sealer: Default::default(),
         }
+    }
+
+    /// Keep holders' ID numbers and credit codes, and the documents naming them, encrypted at
+    /// rest under `key` (the deployment's personal-data key).
+    pub fn with_personal_data(mut self, key: Arc<yiwang_crypto::PersonalData>) -> Licences {
+        self.sealer = yiwang_crypto::Sealer::new(key);
+        self
+    }
+
+    /// Seal licences and copies stored before encryption at rest (start-up).
+    pub async fn protect_personal_data(&self) -> Result<u64> {
+        store::protect_rows(&self.db, &self.sealer).await
     }
 
     pub fn today(&self) -> NaiveDate {
@@ -384,7 +399,7 @@ impl Licences {
             canonical,
             signature,
         };
-        store::insert_licence(tx, &licence, &serial).await?;
+        store::insert_licence(tx, &self.sealer, &licence, &serial).await?;
         if let Some(old) = supersedes {
             if !store::mark_superseded(tx, &old.identifier, &licence.document.identifier, &licence.document.issued_at).await? {
                 return Err(LicenceError::WrongState("已失效"));
@@ -418,7 +433,7 @@ impl Licences {
     pub async fn get(&self, identifier: &str) -> Result<Licence> {
         let id = LicenceIdentifier::parse(identifier).map_err(|_| LicenceError::NotFound)?;
         let mut c = self.db.reader().acquire().await?;
-        let mut l = store::licence(&mut c, id.as_str()).await?.ok_or(LicenceError::NotFound)?;
+        let mut l = store::licence(&mut c, &self.sealer, id.as_str()).await?.ok_or(LicenceError::NotFound)?;
         self.apply_expiry(&mut l);
         Ok(l)
     }
@@ -441,7 +456,7 @@ impl Licences {
     /// 我的证照: every licence of a holder, newest first.
     pub async fn wallet(&self, holder_id: &str) -> Result<Vec<LicenceSummary>> {
         let mut c = self.db.reader().acquire().await?;
-        let mut list = store::summaries(&mut c, "holder_id", holder_id, 500).await?;
+        let mut list = store::summaries(&mut c, &self.sealer, "holder_id", holder_id, 500).await?;
         self.expire_summaries(&mut list);
         Ok(list)
     }
@@ -449,7 +464,7 @@ impl Licences {
     /// Licences a department issued, newest first.
     pub async fn issued_by(&self, department: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
         let mut c = self.db.reader().acquire().await?;
-        let mut list = store::summaries(&mut c, "issuer_code", department, limit.clamp(1, 500)).await?;
+        let mut list = store::summaries(&mut c, &self.sealer, "issuer_code", department, limit.clamp(1, 500)).await?;
         self.expire_summaries(&mut list);
         Ok(list)
     }
@@ -551,7 +566,7 @@ impl Licences {
             used_at: None,
         };
         let mut tx = self.db.begin().await?;
-        store::insert_copy(&mut tx, &copy, holder_id).await?;
+        store::insert_copy(&mut tx, &self.sealer, &copy, holder_id).await?;
         tx.commit().await?;
         Ok(copy)
     }
@@ -591,7 +606,7 @@ impl Licences {
             department_code: String::new(),
             purpose: format!("加注件：{}", copy.purpose),
         };
-        store::record_use(&mut tx, &l.document.identifier, &l.document.holder_id, &usage, &now).await?;
+        store::record_use(&mut tx, &self.sealer, &l.document.identifier, &l.document.holder_id, &usage, &now).await?;
         tx.commit().await?;
         let report = self.check(&l, &*self.seal(&l.document.seal_id).await?);
         Ok((AnnotatedCopy { used_at: Some(now), ..copy }, l, report))
@@ -614,7 +629,7 @@ impl Licences {
             purpose: "办件审查时查看证照".into(),
         };
         let mut tx = self.db.begin().await?;
-        store::record_use(&mut tx, &l.document.identifier, &l.document.holder_id, &usage, &self.now_text()).await?;
+        store::record_use(&mut tx, &self.sealer, &l.document.identifier, &l.document.holder_id, &usage, &self.now_text()).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -2,6 +2,7 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use yiwang_crypto::Sealer;
 use yiwang_store::sqlx::{self, any::AnyRow, AnyConnection, Row as _};
 use yiwang_store::Tx;
 
@@ -145,7 +146,60 @@ pub(crate) async fn next_serial(tx: &mut Tx, type_code: &str, issuer: &str) -> R
     .await?)
 }
 
-pub(crate) async fn insert_licence(tx: &mut Tx, l: &Licence, serial: &str) -> Result<()> {
+/// Holders are filed under the blind index of their ID number or credit code, and the signed
+/// document (which names the holder) is sealed under the licence's identifier. Verification
+/// opens it and checks the signature over the document as signed.
+const HOLDER: &str = "licence.holder";
+const DOCUMENT: &str = "licences.document";
+
+fn sealing(e: yiwang_crypto::CryptoError) -> LicenceError {
+    LicenceError::Config(format!("个人信息加解密失败：{e}"))
+}
+
+/// The key a holder's rows are filed under: the blind index when sealing, else the number.
+pub(crate) fn holder_key(k: &Sealer, holder_id: &str) -> String {
+    k.index(HOLDER, holder_id).unwrap_or_else(|| holder_id.to_string())
+}
+
+/// Seal licences and copies stored before encryption at rest (start-up). Licence uses keep
+/// their rows: the ledger records that table as insert-only.
+pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u64> {
+    if !k.enabled() {
+        return Ok(0);
+    }
+    let rows = sqlx::query("SELECT identifier, holder_id, document FROM licences WHERE document NOT LIKE 'sm4gcm1:%'")
+        .fetch_all(db.reader())
+        .await?;
+    let copies: Vec<String> =
+        sqlx::query_scalar("SELECT token FROM licence_copies WHERE holder_id NOT LIKE 'bi1:%'").fetch_all(db.reader()).await?;
+    if rows.is_empty() && copies.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = db.begin().await?;
+    for r in &rows {
+        let (id, holder, document): (String, String, String) = (r.try_get("identifier")?, r.try_get("holder_id")?, r.try_get("document")?);
+        sqlx::query("UPDATE licences SET holder_id = $1, document = $2 WHERE identifier = $3 AND document = $4")
+            .bind(holder_key(k, &holder))
+            .bind(k.seal(DOCUMENT, &id, &document).map_err(sealing)?)
+            .bind(&id)
+            .bind(&document)
+            .execute(&mut *tx)
+            .await?;
+    }
+    for token in &copies {
+        let holder: String =
+            sqlx::query_scalar("SELECT holder_id FROM licence_copies WHERE token = $1").bind(token).fetch_one(&mut *tx).await?;
+        sqlx::query("UPDATE licence_copies SET holder_id = $1 WHERE token = $2")
+            .bind(holder_key(k, &holder))
+            .bind(token)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok((rows.len() + copies.len()) as u64)
+}
+
+pub(crate) async fn insert_licence(tx: &mut Tx, k: &Sealer, l: &Licence, serial: &str) -> Result<()> {
     let d = &l.document;
     sqlx::query(
         "INSERT INTO licences (identifier, type_code, issuer_code, serial, version, holder_id, holder_name, type_name, number, issuer_name,
@@ -157,7 +211,7 @@ pub(crate) async fn insert_licence(tx: &mut Tx, l: &Licence, serial: &str) -> Re
     .bind(&d.issuer_code)
     .bind(serial)
     .bind(d.version as i64)
-    .bind(&d.holder_id)
+    .bind(holder_key(k, &d.holder_id))
     .bind(&d.holder_name)
     .bind(&d.type_name)
     .bind(&d.number)
@@ -165,7 +219,7 @@ pub(crate) async fn insert_licence(tx: &mut Tx, l: &Licence, serial: &str) -> Re
     .bind(&d.issue_date)
     .bind(Some(d.valid_to.clone()).filter(|s| !s.is_empty()))
     .bind(&l.case_id)
-    .bind(&l.canonical)
+    .bind(k.seal(DOCUMENT, &d.identifier, &l.canonical).map_err(sealing)?)
     .bind(B64.encode(&l.signature))
     .bind(&d.seal_id)
     .bind(&d.issued_at)
@@ -198,8 +252,9 @@ pub(crate) async fn revoke(tx: &mut Tx, identifier: &str, reason: &str, now: &st
     Ok(r.rows_affected() == 1)
 }
 
-fn licence_row(r: &AnyRow) -> Result<Licence> {
-    let canonical: String = r.try_get("document")?;
+fn licence_row(r: &AnyRow, k: &Sealer) -> Result<Licence> {
+    let identifier: String = r.try_get("identifier")?;
+    let canonical = k.open(DOCUMENT, &identifier, r.try_get("document")?).map_err(sealing)?;
     let document: Document = serde_json::from_str(&canonical).map_err(|e| LicenceError::Config(format!("证照数据损坏：{e}")))?;
     let status: String = r.try_get("status")?;
     let sig: String = r.try_get("signature")?;
@@ -215,50 +270,53 @@ fn licence_row(r: &AnyRow) -> Result<Licence> {
     })
 }
 
-const LICENCE_COLS: &str = "document, signature, status, status_reason, superseded_by, case_id";
+const LICENCE_COLS: &str = "identifier, document, signature, status, status_reason, superseded_by, case_id";
 
-pub(crate) async fn licence(c: &mut AnyConnection, identifier: &str) -> Result<Option<Licence>> {
+pub(crate) async fn licence(c: &mut AnyConnection, k: &Sealer, identifier: &str) -> Result<Option<Licence>> {
     let sql = format!("SELECT {LICENCE_COLS} FROM licences WHERE identifier = $1");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(identifier).fetch_optional(&mut *c).await?;
-    row.as_ref().map(licence_row).transpose()
+    row.as_ref().map(|r| licence_row(r, k)).transpose()
 }
 
 /// The holder's valid licence of a type from an issuer (replaced by a new version on 换领).
-pub(crate) async fn current_of(tx: &mut Tx, holder_id: &str, type_code: &str, issuer: &str) -> Result<Option<Licence>> {
+pub(crate) async fn current_of(tx: &mut Tx, k: &Sealer, holder_id: &str, type_code: &str, issuer: &str) -> Result<Option<Licence>> {
     let sql = format!(
         "SELECT {LICENCE_COLS} FROM licences WHERE holder_id = $1 AND type_code = $2 AND issuer_code = $3 AND status = 'valid' ORDER BY created_at DESC LIMIT 1"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(holder_id).bind(type_code).bind(issuer).fetch_optional(&mut **tx).await?;
-    row.as_ref().map(licence_row).transpose()
+    let row =
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(holder_key(k, holder_id)).bind(type_code).bind(issuer).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(|r| licence_row(r, k)).transpose()
 }
 
 /// Current valid licences of a holder of the given types, newest first, with their seal.
-pub(crate) async fn held_of_types(tx: &mut Tx, holder_id: &str, types: &[String], today: &str) -> Result<Vec<(Licence, Seal)>> {
+pub(crate) async fn held_of_types(tx: &mut Tx, k: &Sealer, holder_id: &str, types: &[String], today: &str) -> Result<Vec<(Licence, Seal)>> {
     if types.is_empty() {
         return Ok(vec![]);
     }
     let marks: Vec<String> = (0..types.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
-        "SELECT l.document, l.signature, l.status, l.status_reason, l.superseded_by, l.case_id, s.{} FROM licences l JOIN seals s ON s.seal_id = l.seal_id
+        "SELECT l.identifier, l.document, l.signature, l.status, l.status_reason, l.superseded_by, l.case_id, s.{} FROM licences l JOIN seals s ON s.seal_id = l.seal_id
          WHERE l.holder_id = $1 AND l.status = 'valid' AND (l.valid_to IS NULL OR l.valid_to >= $2) AND l.type_code IN ({})
          ORDER BY l.created_at DESC",
         SEAL_COLS.replace(", ", ", s."),
         marks.join(", ")
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(holder_id).bind(today);
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(holder_key(k, holder_id)).bind(today);
     for t in types {
         q = q.bind(t);
     }
     let rows = q.fetch_all(&mut **tx).await?;
-    rows.iter().map(|r| Ok((licence_row(r)?, seal_row(r)?))).collect()
+    rows.iter().map(|r| Ok((licence_row(r, k)?, seal_row(r)?))).collect()
 }
 
-pub(crate) async fn summaries(c: &mut AnyConnection, by: &'static str, value: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
+/// Licences of a holder (`by` = `holder_id`, the number given) or an issuer, newest first.
+pub(crate) async fn summaries(c: &mut AnyConnection, k: &Sealer, by: &'static str, value: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
+    let value = if by == "holder_id" { holder_key(k, value) } else { value.to_string() };
     let sql = format!(
         "SELECT identifier, type_code, type_name, number, issuer_name, issue_date, valid_to, holder_name, status, version
          FROM licences WHERE {by} = $1 ORDER BY created_at DESC LIMIT $2"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).bind(limit).fetch_all(&mut *c).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&value).bind(limit).fetch_all(&mut *c).await?;
     rows.iter()
         .map(|r| {
             let status: String = r.try_get("status")?;
@@ -281,14 +339,14 @@ pub(crate) async fn summaries(c: &mut AnyConnection, by: &'static str, value: &s
 
 // ----- copies and uses -----
 
-pub(crate) async fn insert_copy(tx: &mut Tx, c: &AnnotatedCopy, holder_id: &str) -> Result<()> {
+pub(crate) async fn insert_copy(tx: &mut Tx, k: &Sealer, c: &AnnotatedCopy, holder_id: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO licence_copies (token, identifier, holder_id, purpose, recipient, made_by, created_at, expires_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&c.token)
     .bind(&c.identifier)
-    .bind(holder_id)
+    .bind(holder_key(k, holder_id))
     .bind(&c.purpose)
     .bind(&c.recipient)
     .bind(&c.made_by)
@@ -339,12 +397,19 @@ pub(crate) async fn consume_copy(tx: &mut Tx, token: &str, now: &str) -> Result<
     Ok(r.rows_affected() == 1)
 }
 
-pub(crate) async fn record_use(tx: &mut Tx, identifier: &str, holder_id: &str, u: &yiwang_cases::LicenceUsage, now: &str) -> Result<()> {
+pub(crate) async fn record_use(
+    tx: &mut Tx,
+    k: &Sealer,
+    identifier: &str,
+    holder_id: &str,
+    u: &yiwang_cases::LicenceUsage,
+    now: &str,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO licence_uses (identifier, holder_id, case_id, used_by, department_code, purpose, at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(identifier)
-    .bind(holder_id)
+    .bind(holder_key(k, holder_id))
     .bind(Some(u.case_id.clone()).filter(|s| !s.is_empty()))
     .bind(&u.used_by)
     .bind(Some(u.department_code.clone()).filter(|s| !s.is_empty()))

@@ -38,7 +38,9 @@ async fn worlds() -> Vec<World> {
         catalog.load_demo(&p).await.unwrap();
         // Monday 23 Nov 2026, 10:00 China time.
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 23, 2, 0, 0).unwrap()));
-        let licences = Licences::new(t.db.clone(), Vault::ephemeral(), "http://yiwang.test", clock.clone());
+        // Holders and documents sealed at rest, as in production.
+        let licences = Licences::new(t.db.clone(), Vault::ephemeral(), "http://yiwang.test", clock.clone())
+            .with_personal_data(Arc::new(yiwang_crypto::PersonalData::ephemeral()));
         let names: HashMap<String, String> = p.departments.iter().map(|d| (d.credit_code.clone(), d.name.clone())).collect();
         yiwang_licences::demo::load(&licences, &p.item_keys, &names).await.unwrap();
         let calendar = yiwang_cases::demo::builtin_calendar().unwrap();
@@ -99,6 +101,14 @@ async fn both_algorithms_issue_and_verify_and_any_change_is_detected() {
         let id_card = id_cards.iter().find(|s| s.type_code == ID_CARD).expect("demo ID card");
         let sm2 = w.licences.get(&id_card.identifier).await.unwrap();
         assert_eq!(sm2.document.algorithm, Algorithm::Sm2);
+        // At rest no licence names its holder: blind indexes and sealed documents.
+        let stored: Vec<(String, String)> =
+            yiwang_store::sqlx::query_as("SELECT holder_id, document FROM licences").fetch_all(w.t.db.reader()).await.unwrap();
+        assert!(stored.len() >= 2);
+        for (holder, document) in &stored {
+            assert!(holder.starts_with("bi1:") && document.starts_with("sm4gcm1:"), "{holder} {document:.40}");
+            assert!(!document.contains(ZHANG));
+        }
 
         let keys = w.licences.key_set().await.unwrap();
         for l in [&m, &sm2] {

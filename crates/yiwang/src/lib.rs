@@ -379,7 +379,8 @@ pub fn master_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
 /// The licence service configured from settings.
 pub fn licences(settings: &Settings, db: Db) -> anyhow::Result<yiwang_licences::Licences> {
     let vault = yiwang_licences::Vault::new(&master_key(settings)?)?;
-    Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock)))
+    Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock))
+        .with_personal_data(personal_data(settings)?))
 }
 
 /// The ledger configured from settings; installs its capture triggers.
@@ -449,6 +450,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone()).await?;
     let licences = licences(settings, db.clone())?;
+    let sealed = licences.protect_personal_data().await?;
+    if sealed > 0 {
+        tracing::info!(rows = sealed, "licence holders and documents encrypted at rest");
+    }
     let exchange = exchange(settings, db.clone()).await?;
     let watch = Arc::new(yiwang_oversight::Watch::default());
     let (payments_parts, desk) = payments_parts(settings, db.clone(), catalog.clone())?;

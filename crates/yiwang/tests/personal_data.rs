@@ -193,6 +193,52 @@ async fn id_numbers_and_phones_are_encrypted_at_rest() {
         assert_eq!(t.app.exchange.protect_personal_data().await.unwrap(), 1, "{b}");
         assert_eq!(count(clear_records).await, 0, "{b}");
 
+        // Licences: holders filed under blind indexes, documents sealed; older rows converted.
+        assert!(count("SELECT COUNT(*) FROM licences").await > 0, "{b}: demo licences");
+        let clear_licences = "SELECT COUNT(*) FROM licences WHERE holder_id NOT LIKE 'bi1:%' OR document NOT LIKE 'sm4gcm1:%'";
+        assert_eq!(count(clear_licences).await, 0, "{b}");
+        let wallet = t.get_with("/api/v1/me/licences", &zhang.cookie).await;
+        assert!(wallet.status.is_success() && wallet.body.contains("identifier"), "{b}: the wallet finds them: {}", wallet.body);
+        let licence: String = serde_json::from_str::<serde_json::Value>(&wallet.body).unwrap()[0]["identifier"].as_str().unwrap().into();
+        let verified = t.get(&format!("/api/v1/licences/{licence}/verify")).await;
+        assert!(verified.body.contains("\"valid\":true"), "{b}: verified from the sealed document: {}", verified.body);
+        let held = t.app.licences.get(&licence).await.unwrap();
+        let mut tx = t.app.db.begin().await.unwrap();
+        sqlx::query("UPDATE licences SET holder_id = $1, document = $2 WHERE identifier = $3")
+            .bind(&held.document.holder_id)
+            .bind(&held.canonical)
+            .bind(&licence)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(clear_licences).await, 1, "{b}");
+        assert_eq!(t.app.licences.protect_personal_data().await.unwrap(), 1, "{b}");
+        assert_eq!(count(clear_licences).await, 0, "{b}");
+        assert!(t.get(&format!("/api/v1/licences/{licence}/verify")).await.body.contains("\"valid\":true"), "{b}: still valid");
+
+        // Staff second-factor secrets are sealed too; one stored in the clear is converted and
+        // its codes still work.
+        let window = t.login("gaj-window", "yiwang-demo-staff").await;
+        let secrets: Vec<String> = sqlx::query_scalar("SELECT totp_secret FROM staff_accounts WHERE totp_secret IS NOT NULL")
+            .fetch_all(t.app.db.reader())
+            .await
+            .unwrap();
+        assert!(!secrets.is_empty() && secrets.iter().all(|s| s.starts_with("sm4gcm1:")), "{b}: {secrets:?}");
+        let me = t.get_with("/api/v1/auth/me", &window.cookie).await;
+        assert!(me.status.is_success(), "{b}: {}", me.body);
+        let clear = t.totp.lock().unwrap()["gaj-window"].0.clone();
+        let mut tx = t.app.db.begin().await.unwrap();
+        sqlx::query("UPDATE staff_accounts SET totp_secret = $1 WHERE username = 'gaj-window'")
+            .bind(&clear)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(t.app.identity.protect_personal_data().await.unwrap(), 1, "{b}");
+        let again = t.login("gaj-window", "yiwang-demo-staff").await;
+        assert!(t.get_with("/api/v1/auth/me", &again.cookie).await.status.is_success(), "{b}: the sealed secret still signs in");
+
         // No table files records under an ID number (owner keys are blind indexes).
         for (table, column) in yiwang::OWNER_KEYS {
             let keys: Vec<Option<String>> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT {column} FROM {table}")))
