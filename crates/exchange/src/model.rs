@@ -374,6 +374,15 @@ pub struct AccessRecord {
 }
 
 impl AccessRecord {
+    /// The record as staff see it: a person's ID number masked (`360102********1236`); a
+    /// business's credit code is public and stays. Signatures are checked before this.
+    pub fn masked(mut self) -> AccessRecord {
+        if yiwang_core::codes::CitizenId::parse(&self.subject).is_ok() {
+            self.subject = yiwang_core::mask::mask_id_number(&self.subject);
+        }
+        self
+    }
+
     /// The canonical JSON the gateway signs: everything but the latency and the signature.
     pub fn signed_message(&self) -> String {
         let v = serde_json::json!({

@@ -294,7 +294,7 @@ pub struct LogQuery {
 /// The newest exchanges of your department (all for supervisors).
 #[utoipa::path(get, path = "/api/v1/exchange/logs", tag = "exchange", params(LogQuery), responses((status = 200, body = Vec<AccessRecord>)))]
 pub async fn logs(State(app): State<AppState>, staff: StaffSession, Query(q): Query<LogQuery>) -> ApiResult<Json<Vec<AccessRecord>>> {
-    Ok(Json(app.exchange.recent(&staff.staff, q.limit.unwrap_or(100)).await?))
+    Ok(Json(app.exchange.recent(&staff.staff, q.limit.unwrap_or(100)).await?.into_iter().map(AccessRecord::masked).collect()))
 }
 
 /// One exchange with its signature checked.
@@ -309,7 +309,7 @@ pub async fn log_entry(State(app): State<AppState>, staff: StaffSession, Path(id
     staff.require(Permission::Workbench)?;
     let record = app.exchange.log_entry(&staff.staff, &id).await?;
     let signature_valid = app.exchange.verify_record(&record).await?;
-    Ok(Json(LogEntry { record, signature_valid }))
+    Ok(Json(LogEntry { record: record.masked(), signature_valid }))
 }
 
 /// The gateway's signing keys (Ed25519), for checking answer signatures.

@@ -143,6 +143,9 @@ async fn a_department_system_asks_is_approved_calls_and_is_revoked() {
         let entry = t.get_with(&format!("/api/v1/exchange/logs/{id}"), &admin.cookie).await.json();
         assert_eq!(entry["signature_valid"], true, "{entry}");
         assert_eq!(entry["record"]["purpose"], "婚姻档案核对");
+        assert!(entry["record"]["subject"].as_str().unwrap().contains("********"), "masked for staff: {entry}");
+        let recent = t.get_with("/api/v1/exchange/logs", &admin.cookie).await;
+        assert!(recent.body.contains(id) && !recent.body.contains(ZHANG.0), "no ID number in the clear: {}", recent.body);
         let r = gateway_get(&t, &format!("{path}&fields=sex"), &token, &purpose).await;
         assert_eq!(r.status, StatusCode::FORBIDDEN, "items beyond the grant");
 
