@@ -9,13 +9,32 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use yiwang::Settings;
 use yiwang_store::testing::TestDb;
 
-/// The chromedriver process and the directory the browser downloads into.
-struct Driver(Child, std::path::PathBuf);
+/// The chromedriver process, the directory the browser downloads into and its profile.
+struct Driver(Child, std::path::PathBuf, String);
 impl Drop for Driver {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
+        // The browsers chromedriver started outlive it: end the processes of this profile.
+        for pid in processes_mentioning(&self.2) {
+            let _ = Command::new("kill").arg("-KILL").arg(pid.to_string()).status();
+        }
     }
+}
+
+/// Process ids (positive, never this process) whose command line contains `needle`.
+fn processes_mentioning(needle: &str) -> Vec<u32> {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else { return vec![] };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()))
+        .filter(|pid| *pid > 1 && *pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| String::from_utf8_lossy(&c).contains(needle) && String::from_utf8_lossy(&c).contains("chrom"))
+                .unwrap_or(false)
+        })
+        .collect()
 }
 
 fn free_port() -> u16 {
@@ -50,8 +69,8 @@ async fn browser() -> Option<(Client, Driver)> {
     let port = free_port();
     let child =
         Command::new(&driver_bin).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("chromedriver");
-    let driver = Driver(child, download_dir(port));
     let profile = std::env::temp_dir().join(format!("yiwang-chrome-{port}"));
+    let driver = Driver(child, download_dir(port), format!("--user-data-dir={}", profile.display()));
     let downloads = download_dir(port);
     let _ = std::fs::create_dir_all(&downloads);
     let caps = serde_json::json!({
