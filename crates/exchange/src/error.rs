@@ -37,12 +37,6 @@ pub enum ExchangeError {
     Store(#[from] StoreError),
 }
 
-impl From<yiwang_crypto::CryptoError> for ExchangeError {
-    fn from(e: yiwang_crypto::CryptoError) -> Self {
-        ExchangeError::Config(e.to_string())
-    }
-}
-
 yiwang_identity::domain_error_conversions!(ExchangeError);
 
 impl DomainError for ExchangeError {

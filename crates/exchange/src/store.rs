@@ -201,10 +201,6 @@ const SUBJECT: &str = "exchange.subject";
 const SUBJECT_ENC: &str = "exchange_log.subject";
 const RECORD: &str = "exchange_records.record";
 
-fn sealing(e: yiwang_crypto::CryptoError) -> ExchangeError {
-    ExchangeError::Config(format!("个人信息加解密失败：{e}"))
-}
-
 /// The key a subject is stored under: its blind index when sealing, else itself.
 fn subject_key(k: &Sealer, subject: &str) -> String {
     k.index(SUBJECT, subject).unwrap_or_else(|| subject.to_string())
@@ -213,7 +209,7 @@ fn subject_key(k: &Sealer, subject: &str) -> String {
 pub(crate) async fn put_records(tx: &mut Tx, k: &Sealer, resource: &str, records: &[(String, String)], now: &str) -> Result<()> {
     for (subject, record) in records {
         let key = subject_key(k, subject);
-        let record = k.seal(RECORD, &format!("{resource}:{key}"), record).map_err(sealing)?;
+        let record = k.seal(RECORD, &format!("{resource}:{key}"), record)?;
         sqlx::query(
             "INSERT INTO exchange_records (resource_code, subject, record, updated_at) VALUES ($1, $2, $3, $4)
              ON CONFLICT (resource_code, subject) DO UPDATE SET record = excluded.record, updated_at = excluded.updated_at",
@@ -235,7 +231,7 @@ pub(crate) async fn record(c: &mut AnyConnection, k: &Sealer, resource: &str, su
         .bind(&key)
         .fetch_optional(&mut *c)
         .await?;
-    stored.map(|r| k.open(RECORD, &format!("{resource}:{key}"), r).map_err(sealing)).transpose()
+    Ok(stored.map(|r| k.open(RECORD, &format!("{resource}:{key}"), r)).transpose()?)
 }
 
 /// Seal shared-store records and log subjects stored before encryption at rest (start-up).
@@ -256,7 +252,7 @@ pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u6
         let (resource, subject, record): (String, String, String) =
             (r.try_get("resource_code")?, r.try_get("subject")?, r.try_get("record")?);
         let key = subject_key(k, &subject);
-        let sealed = k.seal(RECORD, &format!("{resource}:{key}"), &record).map_err(sealing)?;
+        let sealed = k.seal(RECORD, &format!("{resource}:{key}"), &record)?;
         sqlx::query("UPDATE exchange_records SET subject = $1, record = $2 WHERE resource_code = $3 AND subject = $4")
             .bind(&key)
             .bind(sealed)
@@ -267,7 +263,7 @@ pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u6
     }
     for r in &logs {
         let (id, subject): (String, String) = (r.try_get("exchange_id")?, r.try_get("subject")?);
-        let sealed = k.seal(SUBJECT_ENC, &id, &subject).map_err(sealing)?;
+        let sealed = k.seal(SUBJECT_ENC, &id, &subject)?;
         sqlx::query("UPDATE exchange_log SET subject = $1, subject_enc = $2 WHERE exchange_id = $3 AND subject_enc IS NULL")
             .bind(subject_key(k, &subject))
             .bind(sealed)
@@ -402,7 +398,7 @@ pub(crate) fn log_rows_json(k: &Sealer, batch_id: &str, rows: &[AccessRecord]) -
                 "resource_code": r.resource_code,
                 "provider_department": r.provider_department,
                 "subject": subject_key(k, &r.subject),
-                "subject_enc": if k.enabled() { Some(k.seal(SUBJECT_ENC, &r.exchange_id, &r.subject).map_err(sealing)?) } else { None },
+                "subject_enc": if k.enabled() { Some(k.seal(SUBJECT_ENC, &r.exchange_id, &r.subject)?) } else { None },
                 "purpose": r.purpose,
                 "case_number": r.case_number,
                 "grant_id": r.grant_id,
@@ -447,7 +443,7 @@ fn log_row(r: &AnyRow, k: &Sealer) -> Result<AccessRecord> {
     let channel: String = r.try_get("channel")?;
     let exchange_id: String = r.try_get("exchange_id")?;
     let subject = match r.try_get::<Option<String>, _>("subject_enc")? {
-        Some(sealed) => k.open(SUBJECT_ENC, &exchange_id, sealed).map_err(sealing)?,
+        Some(sealed) => k.open(SUBJECT_ENC, &exchange_id, sealed)?,
         None => r.try_get("subject")?,
     };
     let result: String = r.try_get("result")?;

@@ -117,8 +117,8 @@ pub(crate) fn invalid(field: &'static str, message: impl Into<String>) -> Identi
 }
 
 /// The conversions every domain error enum with `Store(StoreError)`, `Config(String)` and
-/// `Forbidden` variants needs: database errors, malformed stored JSON, and identity errors
-/// (permission refusals stay refusals).
+/// `Forbidden` variants needs: database errors, malformed stored JSON, keys or sealed personal
+/// data that do not open, and identity errors (permission refusals stay refusals).
 #[macro_export]
 macro_rules! domain_error_conversions {
     ($t:ident) => {
@@ -131,6 +131,12 @@ macro_rules! domain_error_conversions {
         impl From<::serde_json::Error> for $t {
             fn from(e: ::serde_json::Error) -> Self {
                 $t::Config(format!("数据格式错误：{e}"))
+            }
+        }
+
+        impl From<$crate::__crypto::CryptoError> for $t {
+            fn from(e: $crate::__crypto::CryptoError) -> Self {
+                $t::Config(e.to_string())
             }
         }
 

@@ -15,6 +15,10 @@ mod roles;
 mod sessions;
 pub mod sources;
 mod staff;
+
+/// For [`domain_error_conversions!`], so its users need no dependency of their own.
+#[doc(hidden)]
+pub use yiwang_crypto as __crypto;
 pub mod totp;
 
 use std::sync::Arc;

@@ -456,7 +456,7 @@ impl Licences {
     /// 我的证照: every licence of a holder, newest first.
     pub async fn wallet(&self, holder_id: &str) -> Result<Vec<LicenceSummary>> {
         let mut c = self.db.reader().acquire().await?;
-        let mut list = store::summaries(&mut c, &self.sealer, "holder_id", holder_id, 500).await?;
+        let mut list = store::summaries(&mut c, "holder_id", &store::holder_key(&self.sealer, holder_id), 500).await?;
         self.expire_summaries(&mut list);
         Ok(list)
     }
@@ -464,7 +464,7 @@ impl Licences {
     /// Licences a department issued, newest first.
     pub async fn issued_by(&self, department: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
         let mut c = self.db.reader().acquire().await?;
-        let mut list = store::summaries(&mut c, &self.sealer, "issuer_code", department, limit.clamp(1, 500)).await?;
+        let mut list = store::summaries(&mut c, "issuer_code", department, limit.clamp(1, 500)).await?;
         self.expire_summaries(&mut list);
         Ok(list)
     }

@@ -152,10 +152,6 @@ pub(crate) async fn next_serial(tx: &mut Tx, type_code: &str, issuer: &str) -> R
 const HOLDER: &str = "licence.holder";
 const DOCUMENT: &str = "licences.document";
 
-fn sealing(e: yiwang_crypto::CryptoError) -> LicenceError {
-    LicenceError::Config(format!("个人信息加解密失败：{e}"))
-}
-
 /// The key a holder's rows are filed under: the blind index when sealing, else the number.
 pub(crate) fn holder_key(k: &Sealer, holder_id: &str) -> String {
     k.index(HOLDER, holder_id).unwrap_or_else(|| holder_id.to_string())
@@ -170,8 +166,8 @@ pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u6
     let rows = sqlx::query("SELECT identifier, holder_id, document FROM licences WHERE document NOT LIKE 'sm4gcm1:%'")
         .fetch_all(db.reader())
         .await?;
-    let copies: Vec<String> =
-        sqlx::query_scalar("SELECT token FROM licence_copies WHERE holder_id NOT LIKE 'bi1:%'").fetch_all(db.reader()).await?;
+    let copies: Vec<(String, String)> =
+        sqlx::query_as("SELECT token, holder_id FROM licence_copies WHERE holder_id NOT LIKE 'bi1:%'").fetch_all(db.reader()).await?;
     if rows.is_empty() && copies.is_empty() {
         return Ok(0);
     }
@@ -180,17 +176,15 @@ pub(crate) async fn protect_rows(db: &yiwang_store::Db, k: &Sealer) -> Result<u6
         let (id, holder, document): (String, String, String) = (r.try_get("identifier")?, r.try_get("holder_id")?, r.try_get("document")?);
         sqlx::query("UPDATE licences SET holder_id = $1, document = $2 WHERE identifier = $3 AND document = $4")
             .bind(holder_key(k, &holder))
-            .bind(k.seal(DOCUMENT, &id, &document).map_err(sealing)?)
+            .bind(k.seal(DOCUMENT, &id, &document)?)
             .bind(&id)
             .bind(&document)
             .execute(&mut *tx)
             .await?;
     }
-    for token in &copies {
-        let holder: String =
-            sqlx::query_scalar("SELECT holder_id FROM licence_copies WHERE token = $1").bind(token).fetch_one(&mut *tx).await?;
+    for (token, holder) in &copies {
         sqlx::query("UPDATE licence_copies SET holder_id = $1 WHERE token = $2")
-            .bind(holder_key(k, &holder))
+            .bind(holder_key(k, holder))
             .bind(token)
             .execute(&mut *tx)
             .await?;
@@ -219,7 +213,7 @@ pub(crate) async fn insert_licence(tx: &mut Tx, k: &Sealer, l: &Licence, serial:
     .bind(&d.issue_date)
     .bind(Some(d.valid_to.clone()).filter(|s| !s.is_empty()))
     .bind(&l.case_id)
-    .bind(k.seal(DOCUMENT, &d.identifier, &l.canonical).map_err(sealing)?)
+    .bind(k.seal(DOCUMENT, &d.identifier, &l.canonical)?)
     .bind(B64.encode(&l.signature))
     .bind(&d.seal_id)
     .bind(&d.issued_at)
@@ -254,7 +248,7 @@ pub(crate) async fn revoke(tx: &mut Tx, identifier: &str, reason: &str, now: &st
 
 fn licence_row(r: &AnyRow, k: &Sealer) -> Result<Licence> {
     let identifier: String = r.try_get("identifier")?;
-    let canonical = k.open(DOCUMENT, &identifier, r.try_get("document")?).map_err(sealing)?;
+    let canonical = k.open(DOCUMENT, &identifier, r.try_get("document")?)?;
     let document: Document = serde_json::from_str(&canonical).map_err(|e| LicenceError::Config(format!("证照数据损坏：{e}")))?;
     let status: String = r.try_get("status")?;
     let sig: String = r.try_get("signature")?;
@@ -309,14 +303,12 @@ pub(crate) async fn held_of_types(tx: &mut Tx, k: &Sealer, holder_id: &str, type
     rows.iter().map(|r| Ok((licence_row(r, k)?, seal_row(r)?))).collect()
 }
 
-/// Licences of a holder (`by` = `holder_id`, the number given) or an issuer, newest first.
-pub(crate) async fn summaries(c: &mut AnyConnection, k: &Sealer, by: &'static str, value: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
-    let value = if by == "holder_id" { holder_key(k, value) } else { value.to_string() };
+pub(crate) async fn summaries(c: &mut AnyConnection, by: &'static str, value: &str, limit: i64) -> Result<Vec<LicenceSummary>> {
     let sql = format!(
         "SELECT identifier, type_code, type_name, number, issuer_name, issue_date, valid_to, holder_name, status, version
          FROM licences WHERE {by} = $1 ORDER BY created_at DESC LIMIT $2"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&value).bind(limit).fetch_all(&mut *c).await?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(value).bind(limit).fetch_all(&mut *c).await?;
     rows.iter()
         .map(|r| {
             let status: String = r.try_get("status")?;

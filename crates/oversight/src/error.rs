@@ -59,10 +59,3 @@ pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> O
 pub(crate) fn text_field(value: &str, field: &str, max: usize, optional: bool) -> Result<String> {
     yiwang_core::text::checked(value, max, optional).map_err(|m| invalid(field, m))
 }
-
-/// Personal data that does not seal or open (wrong master key, damaged row).
-impl From<yiwang_crypto::CryptoError> for OversightError {
-    fn from(e: yiwang_crypto::CryptoError) -> Self {
-        OversightError::Config(format!("个人信息加密或解密失败：{e}"))
-    }
-}

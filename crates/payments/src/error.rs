@@ -60,10 +60,3 @@ pub type Result<T, E = PaymentError> = std::result::Result<T, E>;
 pub(crate) fn invalid(field: impl Into<String>, message: impl Into<String>) -> PaymentError {
     PaymentError::Invalid { field: field.into(), message: message.into() }
 }
-
-/// Personal data that does not seal or open (wrong master key, damaged row).
-impl From<yiwang_crypto::CryptoError> for PaymentError {
-    fn from(e: yiwang_crypto::CryptoError) -> Self {
-        PaymentError::Config(format!("个人信息加密或解密失败：{e}"))
-    }
-}

@@ -8,6 +8,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 use yiwang_catalog::{demo, Catalog};
+use yiwang_crypto::{PersonalData, Sealer};
 use yiwang_identity::oidc::Provider;
 use yiwang_identity::{Identity, IdentityConfig, NewStaff};
 use yiwang_notify::Outbox;
@@ -205,8 +206,8 @@ pub fn notifier(settings: &Settings) -> anyhow::Result<Arc<dyn yiwang_notify::Se
     Ok(Arc::new(c))
 }
 
-/// The case service configured from settings.
-pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Result<yiwang_cases::Cases> {
+/// The case service configured from settings; `pii` seals applicants' personal data.
+pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>, pii: &Arc<PersonalData>) -> anyhow::Result<yiwang_cases::Cases> {
     let calendar = match settings.calendar_dir.as_deref().filter(|d| !d.is_empty()) {
         Some(dir) => yiwang_cases::WorkCalendar::load_dir(std::path::Path::new(dir))?,
         None => yiwang_cases::demo::builtin_calendar()?,
@@ -214,8 +215,7 @@ pub fn cases(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Resu
     let years: Vec<i32> = calendar.years().collect();
     tracing::info!(?years, "working-day calendar loaded (other years count weekends only)");
     let case_settings = yiwang_cases::CaseSettings { warn_days: settings.warn_days, ..Default::default() };
-    let pii = personal_data(settings)?;
-    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings).with_personal_data(pii))
+    Ok(yiwang_cases::Cases::new(db, catalog, calendar, Arc::new(yiwang_cases::SystemClock), case_settings).with_personal_data(pii.clone()))
 }
 
 /// The payment provider and courier chosen in settings, before the case service exists.
@@ -233,8 +233,13 @@ impl PaymentParts {
 }
 
 /// Payment provider, courier and the case module's payment desk from settings. Their
-/// signing keys derive from the master key (the same on every node).
-pub fn payments_parts(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> anyhow::Result<(PaymentParts, Arc<yiwang_payments::Desk>)> {
+/// signing keys derive from the master key (the same on every node); `pii` seals shipments.
+pub fn payments_parts(
+    settings: &Settings,
+    db: Db,
+    catalog: Arc<Catalog>,
+    pii: &Arc<PersonalData>,
+) -> anyhow::Result<(PaymentParts, Arc<yiwang_payments::Desk>)> {
     use sha2::Digest as _;
     if settings.payment_provider != "sandbox" || settings.courier != "sandbox" {
         anyhow::bail!("payment_provider and courier: only the built-in `sandbox` is available; real gateways implement the provider interface (docs/payments.md)");
@@ -243,7 +248,7 @@ pub fn payments_parts(settings: &Settings, db: Db, catalog: Arc<Catalog>) -> any
     let derive = |label: &[u8]| -> [u8; 32] { sha2::Sha256::new().chain_update(label).chain_update(&master).finalize().into() };
     let pay_settings = yiwang_payments::PaymentSettings {
         order_valid_hours: settings.payment_order_valid_hours.max(1),
-        personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?),
+        personal_data: Sealer::new(pii.clone()),
         ..Default::default()
     };
     let sandbox = Arc::new(yiwang_payments::SandboxPay::new(db, &derive(b"yiwang sandbox payments\0"), &settings.public_url));
@@ -287,7 +292,7 @@ pub const SEALED_COLUMNS: [(&str, &str, &[&str]); 2] =
     [("tickets", "ticket_id", &["contact_name", "contact_phone"]), ("shipments", "case_id", &["recipient", "phone", "address"])];
 
 /// Seal the values of [`SEALED_COLUMNS`] still stored in the clear. Returns how many values.
-pub async fn seal_clear_columns(db: &Db, sealer: &yiwang_crypto::Sealer) -> anyhow::Result<u64> {
+pub async fn seal_clear_columns(db: &Db, sealer: &Sealer) -> anyhow::Result<u64> {
     let mut sealed = 0;
     for (table, id_col, cols) in SEALED_COLUMNS {
         for col in cols {
@@ -316,8 +321,8 @@ pub async fn seal_clear_columns(db: &Db, sealer: &yiwang_crypto::Sealer) -> anyh
 }
 
 /// Keys for personal data at rest (ID numbers, phones, forms, addresses), from the master key.
-pub fn personal_data(settings: &Settings) -> anyhow::Result<Arc<yiwang_crypto::PersonalData>> {
-    Ok(Arc::new(yiwang_crypto::PersonalData::new(&master_key(settings)?)?))
+pub fn personal_data(settings: &Settings) -> anyhow::Result<Arc<PersonalData>> {
+    Ok(Arc::new(PersonalData::new(&master_key(settings)?)?))
 }
 
 /// The master key that protects seal private keys: from the setting, or from its file (made
@@ -376,11 +381,10 @@ pub fn master_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     }
 }
 
-/// The licence service configured from settings.
-pub fn licences(settings: &Settings, db: Db) -> anyhow::Result<yiwang_licences::Licences> {
+/// The licence service configured from settings; `pii` seals holders and documents.
+pub fn licences(settings: &Settings, db: Db, pii: &Arc<PersonalData>) -> anyhow::Result<yiwang_licences::Licences> {
     let vault = yiwang_licences::Vault::new(&master_key(settings)?)?;
-    Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock))
-        .with_personal_data(personal_data(settings)?))
+    Ok(yiwang_licences::Licences::new(db, vault, &settings.public_url, Arc::new(yiwang_cases::SystemClock)).with_personal_data(pii.clone()))
 }
 
 /// The ledger configured from settings; installs its capture triggers.
@@ -404,20 +408,15 @@ pub async fn ledger(settings: &Settings, db: Db) -> anyhow::Result<yiwang_ledger
 /// The data exchange configured from settings: its gateway key sealed under the master key,
 /// access tokens authenticated by a key derived from it (the same on every node), and the
 /// demo province's simulated provider systems when the demo is on.
-pub async fn exchange(settings: &Settings, db: Db) -> anyhow::Result<yiwang_exchange::Exchange> {
+/// `pii` seals the subjects of the log and the shared store.
+pub async fn exchange(settings: &Settings, db: Db, pii: &Arc<PersonalData>) -> anyhow::Result<yiwang_exchange::Exchange> {
     use sha2::Digest as _;
     let master = master_key(settings)?;
     let vault = yiwang_crypto::Vault::new(&master)?;
     let token_key: [u8; 32] = sha2::Sha256::new().chain_update(b"yiwang exchange access tokens\0").chain_update(&master).finalize().into();
     let builtin = if settings.demo { yiwang_exchange::demo::providers()? } else { Default::default() };
-    let gateway =
-        yiwang_exchange::GatewaySettings { personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?), ..Default::default() };
-    let exchange = yiwang_exchange::Exchange::open(db, &vault, token_key, &settings.public_url, builtin, gateway).await?;
-    let sealed = exchange.protect_personal_data().await?;
-    if sealed > 0 {
-        tracing::info!(rows = sealed, "data-exchange subjects and shared records encrypted at rest");
-    }
-    Ok(exchange)
+    let gateway = yiwang_exchange::GatewaySettings { personal_data: Sealer::new(pii.clone()), ..Default::default() };
+    Ok(yiwang_exchange::Exchange::open(db, &vault, token_key, &settings.public_url, builtin, gateway).await?)
 }
 
 /// Load the demo licence types and the licences the demo people and companies hold.
@@ -432,7 +431,7 @@ pub async fn load_demo_licences(licences: &yiwang_licences::Licences) -> anyhow:
 pub async fn identity(settings: &Settings, db: yiwang_store::Db) -> anyhow::Result<Identity> {
     let config =
         IdentityConfig { public_url: settings.public_url.trim_end_matches('/').to_string(), require_staff_totp: settings.staff_totp };
-    let pii = yiwang_crypto::PersonalData::new(&master_key(settings)?)?;
+    let pii = PersonalData::new(&master_key(settings)?)?;
     let identity = Identity::new(db, config, pii)?;
     let converted = identity.protect_personal_data().await?;
     if converted > 0 {
@@ -449,22 +448,28 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     let ledger = ledger(settings, db.clone()).await?;
     let catalog = Arc::new(Catalog::open(db.clone()).await?);
     let identity = identity(settings, db.clone()).await?;
-    let licences = licences(settings, db.clone())?;
+    // One set of personal-data keys for every module, derived once.
+    let pii = personal_data(settings)?;
+    let licences = licences(settings, db.clone(), &pii)?;
     let sealed = licences.protect_personal_data().await?;
     if sealed > 0 {
         tracing::info!(rows = sealed, "licence holders and documents encrypted at rest");
     }
-    let exchange = exchange(settings, db.clone()).await?;
+    let exchange = exchange(settings, db.clone(), &pii).await?;
+    let sealed = exchange.protect_personal_data().await?;
+    if sealed > 0 {
+        tracing::info!(rows = sealed, "data-exchange subjects and shared records encrypted at rest");
+    }
     let watch = Arc::new(yiwang_oversight::Watch::default());
-    let (payments_parts, desk) = payments_parts(settings, db.clone(), catalog.clone())?;
-    let cases = cases(settings, db.clone(), catalog.clone())?
+    let (payments_parts, desk) = payments_parts(settings, db.clone(), catalog.clone(), &pii)?;
+    let cases = cases(settings, db.clone(), catalog.clone(), &pii)?
         .with_payment_desk(desk.clone())
         .with_hook(desk)
         .with_hook(Arc::new(licences.clone()))
         .with_wallet(Arc::new(licences.clone()))
         .with_shared_data(Arc::new(exchange.clone()))
         .with_observer(watch.clone());
-    let outbox = Outbox::new(db.clone(), yiwang_crypto::Sealer::new(personal_data(settings)?));
+    let outbox = Outbox::new(db.clone(), Sealer::new(pii.clone()));
     let messages = outbox.protect_personal_data().await?;
     if messages > 0 {
         tracing::info!(messages, "SMS and e-mail recipients and bodies encrypted at rest");
@@ -473,7 +478,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
     if sealed > 0 {
         tracing::info!(cases = sealed, "applicants' personal data encrypted at rest");
     }
-    let clear = seal_clear_columns(&db, &yiwang_crypto::Sealer::new(personal_data(settings)?)).await?;
+    let clear = seal_clear_columns(&db, &Sealer::new(pii.clone())).await?;
     if clear > 0 {
         tracing::info!(values = clear, "ticket and shipment contacts encrypted at rest");
     }
@@ -484,10 +489,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<AppState> {
             tracing::info!(table, owners = n, "owner keys moved off ID numbers");
         }
     }
-    let oversight_settings = yiwang_oversight::OversightSettings {
-        personal_data: yiwang_crypto::Sealer::new(personal_data(settings)?),
-        ..oversight_settings(settings)
-    };
+    let oversight_settings = yiwang_oversight::OversightSettings { personal_data: Sealer::new(pii), ..oversight_settings(settings) };
     let oversight = yiwang_oversight::Oversight::new(db.clone(), cases.clone(), catalog.clone(), watch, oversight_settings);
     let payments = payments_parts.into_service(db.clone(), cases.clone());
     let openness = yiwang_openness::Openness::open(db.clone(), catalog.clone(), cases.clone(), &settings.public_url).await?;
