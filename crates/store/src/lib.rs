@@ -128,22 +128,10 @@ impl Db {
                         }
                     }
                 }
-                // synchronous=FULL: an acknowledged commit survives power loss, not just a crash.
-                let pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
-                let make = |max: u32| {
-                    AnyPoolOptions::new().max_connections(max).acquire_timeout(opts.acquire_timeout).after_connect(move |conn, _| {
-                        Box::pin(async move {
-                            conn.execute(pragmas).await?;
-                            Ok(())
-                        })
-                    })
-                };
                 let url = with_sqlite_create_mode(&opts.url);
-                let write = make(1).connect(&url).await?;
-                let read = make(opts.max_connections.max(2)).connect(&url).await?;
-                let plain = Db { read, write, dialect, writer: None };
-                let writer = Some(batch::Writer::spawn(plain.clone()));
-                Ok(Db { writer, ..plain })
+                let read = sqlite_pool(opts.max_connections.max(2), opts.acquire_timeout).connect(&url).await?;
+                let (writer, write) = batch::Writer::start(url, opts.acquire_timeout).await?;
+                Ok(Db { read, write, dialect, writer: Some(writer) })
             }
             Dialect::Postgres => {
                 let schema = match &opts.schema {
@@ -217,6 +205,18 @@ impl Db {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// A SQLite pool of at most `max` connections, each set up for durable WAL use.
+fn sqlite_pool(max: u32, acquire_timeout: Duration) -> AnyPoolOptions {
+    // synchronous=FULL: an acknowledged commit survives power loss, not just a crash.
+    let pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    AnyPoolOptions::new().max_connections(max).acquire_timeout(acquire_timeout).after_connect(move |conn, _| {
+        Box::pin(async move {
+            conn.execute(pragmas).await?;
+            Ok(())
+        })
+    })
 }
 
 /// The database file of a SQLite URL (none for PostgreSQL or in-memory databases).
