@@ -382,6 +382,8 @@ pub struct Cases {
     prepared: Arc<PreparedCache>,
     /// Seals personal data in case rows (none: stored as given).
     sealer: yiwang_crypto::Sealer,
+    /// Daily serials of case numbers, reserved outside the submission's transaction.
+    serials: Arc<yiwang_store::sequences::DailySerials>,
 }
 
 fn catalog_err(e: CatalogError) -> CaseError {
@@ -405,6 +407,7 @@ impl Cases {
             observers: Arc::new(vec![]),
             prepared: Default::default(),
             sealer: Default::default(),
+            serials: Default::default(),
         }
     }
 
@@ -1108,17 +1111,21 @@ impl Cases {
         let sealer = self.sealer.clone();
         let case_id = changes[0].case.case_id.clone();
         let start_version = changes[0].case.version;
+        let code = ImplementationCode::parse(&numbering_item)?;
+        let day = today.format("%Y%m%d").to_string();
+        let seq = self.serials.take(&self.db, &numbering_item, &day).await?;
+        let number = u16::try_from(seq)
+            .ok()
+            .and_then(|s| CaseNumber::compose(&code, today, s))
+            .ok_or(CaseError::SequenceExhausted)?
+            .as_str()
+            .to_string();
         self.db
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some((draft, a)) = &new_row {
                         store::insert_case(tx, &sealer, draft, a, None).await?;
                     }
-                    let day = today.format("%Y%m%d").to_string();
-                    let seq = store::next_sequence(tx, &numbering_item, &day).await?;
-                    let seq = u16::try_from(seq).ok().filter(|s| *s <= 9999).ok_or(CaseError::SequenceExhausted)?;
-                    let code = ImplementationCode::parse(&numbering_item)?;
-                    let number = CaseNumber::compose(&code, today, seq).ok_or(CaseError::SequenceExhausted)?.as_str().to_string();
                     let happened = Happened::of(&changes, fee_fen);
                     let mut version = start_version;
                     let mut last = None;
@@ -1140,6 +1147,13 @@ impl Cases {
             .inspect(|c: &Case| {
                 tracing::info!(case = %case_id, number = ?c.case_number, "case submitted");
                 self.observe(None, c);
+            })
+            .inspect_err(|e| {
+                // Rolled back for certain (not a storage failure, whose commit may be unknown):
+                // the number goes to the next submission.
+                if !matches!(e, CaseError::Store(_)) {
+                    self.serials.give_back(&numbering_item, &day, seq);
+                }
             })
     }
 

@@ -220,11 +220,6 @@ pub(crate) async fn insert_case(tx: &mut Tx, k: &Sealer, c: &Case, a: &Applicant
     Ok(())
 }
 
-/// Next daily sequence for an item (1-based), in the caller's transaction.
-pub(crate) async fn next_sequence(tx: &mut Tx, item: &str, day: &str) -> Result<i64> {
-    Ok(yiwang_store::sequences::next_daily(tx, item, day).await?)
-}
-
 /// Write a transition: the case row (only if nobody else changed it since `expected_version`),
 /// touched branches (`insert_branches` on submission), events and the applicant's notice.
 pub(crate) async fn write_change(tx: &mut Tx, k: &Sealer, ch: &Change, expected_version: i64, insert_branches: bool) -> Result<i64> {

@@ -90,8 +90,11 @@ pub struct ConnectOptions {
 }
 
 impl ConnectOptions {
+    /// Pool size unless configured (PostgreSQL; SQLite reads).
+    pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
+
     pub fn new(url: impl Into<String>) -> Self {
-        ConnectOptions { url: url.into(), schema: None, max_connections: 16, acquire_timeout: Duration::from_secs(10) }
+        ConnectOptions { url: url.into(), schema: None, max_connections: Self::DEFAULT_MAX_CONNECTIONS, acquire_timeout: Duration::from_secs(10) }
     }
 }
 

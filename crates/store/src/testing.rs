@@ -39,11 +39,19 @@ impl TestDb {
         Ok(TestDb { db, options, _dir: Some(TempDir(dir)), pg_schema: None })
     }
 
+    /// A private schema reached through a small pool (4 connections), so parallel tests stay
+    /// within the server's connection limit.
     pub async fn postgres() -> Result<TestDb> {
+        TestDb::postgres_pool(4).await
+    }
+
+    /// A private schema reached through a pool of `max_connections` (benchmarks use the
+    /// production default, [`ConnectOptions::DEFAULT_MAX_CONNECTIONS`]).
+    pub async fn postgres_pool(max_connections: u32) -> Result<TestDb> {
         let schema = format!("yiwang_test_{}", uuid::Uuid::new_v4().simple());
         let mut options = ConnectOptions::new(pg_url());
         options.schema = Some(schema.clone());
-        options.max_connections = 4;
+        options.max_connections = max_connections;
         let db = Db::connect(&options).await?;
         db.migrate().await?;
         Ok(TestDb { db, options, _dir: None, pg_schema: Some(schema) })

@@ -2,8 +2,10 @@
 //! timeline, inbox and SMS notices, durable commit) and staff actions/s (acceptance with
 //! deadlines and notices), with p50/p99 latency, on a fresh SQLite file (synchronous=FULL) and
 //! on PostgreSQL unless YIWANG_TEST_PG=off. Drafts and materials are prepared first and not
-//! timed; personal data is sealed at rest as in production. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
-//! capture: off, triggers only, on).
+//! timed; personal data is sealed at rest as in production, and PostgreSQL gets the production
+//! pool size. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
+//! capture: off, triggers only, on), the modes in turn for CASES_BENCH_ROUNDS rounds (default
+//! 3); the summary gives medians and the ledger's cost.
 //! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
 
 use std::sync::Arc;
@@ -39,7 +41,8 @@ fn applicant(i: usize) -> Applicant {
     }
 }
 
-fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) {
+/// Prints the figures of one timed part; returns its rate per second.
+fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) -> f64 {
     lat.sort();
     let n = lat.len();
     let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1000.0;
@@ -50,6 +53,7 @@ fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) {
         pct(0.99),
         wall.as_secs_f64()
     );
+    n as f64 / wall.as_secs_f64()
 }
 
 /// Run `f(i)` for i in 0..n on `concurrency()` tasks; per-call latencies and wall time.
@@ -95,13 +99,54 @@ async fn main() {
         Ok("capture") => vec![Ledger::Off, Ledger::Capture, Ledger::On],
         _ => vec![Ledger::Off, Ledger::On],
     };
+    // CASES_BENCH_ROUNDS: the modes run in turn this many times and medians are reported, so
+    // the ledger's cost is not lost in the drift of a shared machine (±15 % between runs).
+    let rounds: usize = std::env::var("CASES_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(3);
     for t in TestDb::each().await.unwrap() {
         let sqlite = t.options.url.starts_with("sqlite");
         drop(t);
-        for &mode in &modes {
-            let t = if sqlite { TestDb::sqlite().await.unwrap() } else { TestDb::postgres().await.unwrap() };
-            run(t, n, mode).await;
+        let mut figures: Vec<(Ledger, f64, f64)> = Vec::new();
+        for _ in 0..rounds {
+            for &mode in &modes {
+                let t = if sqlite {
+                    TestDb::sqlite().await.unwrap()
+                } else {
+                    // The production pool size, not the small pool of parallel tests.
+                    TestDb::postgres_pool(yiwang_store::ConnectOptions::DEFAULT_MAX_CONNECTIONS).await.unwrap()
+                };
+                let (subs, acts) = run(t, n, mode).await;
+                figures.push((mode, subs, acts));
+            }
         }
+        summary(if sqlite { "sqlite" } else { "postgres" }, rounds, &modes, &figures);
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Medians per mode, and the ledger's cost against the run without it.
+fn summary(backend: &str, rounds: usize, modes: &[Ledger], figures: &[(Ledger, f64, f64)]) {
+    println!("== {backend}: medians of {rounds} rounds");
+    let of = |m: Ledger| {
+        let subs = median(figures.iter().filter(|f| f.0 == m).map(|f| f.1).collect());
+        let acts = median(figures.iter().filter(|f| f.0 == m).map(|f| f.2).collect());
+        (subs, acts)
+    };
+    let off = of(Ledger::Off);
+    for &m in modes {
+        let (subs, acts) = of(m);
+        let cost = |on: f64, base: f64| if m == Ledger::Off { String::new() } else { format!(" ({:+.1} %)", (on / base - 1.0) * 100.0) };
+        println!(
+            "{:<10} submissions {:>6.0}/s{:<11} staff actions {:>6.0}/s{}",
+            format!("{m:?}"),
+            subs,
+            cost(subs, off.0),
+            acts,
+            cost(acts, off.1)
+        );
     }
 }
 
@@ -112,7 +157,8 @@ enum Ledger {
     On,
 }
 
-async fn run(t: TestDb, n: usize, mode: Ledger) {
+/// One timed run; returns submissions/s and staff actions/s.
+async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
     {
         let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
         println!("== {backend}, ledger {mode:?} ({n} applications, {} concurrent)", concurrency());
@@ -185,7 +231,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) {
             }
         })
         .await;
-        report("application submissions", lat, wall);
+        let subs = report("application submissions", lat, wall);
 
         let window = Staff {
             username: "bench-window".into(),
@@ -203,7 +249,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) {
             }
         })
         .await;
-        report("staff actions (read case + accept)", lat, wall);
+        let acts = report("staff actions (read case + accept)", lat, wall);
         if let Some((l, task)) = ledger {
             let pending = l.info().await.unwrap().pending;
             let start = Instant::now();
@@ -217,5 +263,6 @@ async fn run(t: TestDb, n: usize, mode: Ledger) {
                 start.elapsed().as_secs_f64()
             );
         }
+        (subs, acts)
     }
 }

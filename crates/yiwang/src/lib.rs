@@ -84,7 +84,7 @@ impl Default for Settings {
             listen: "127.0.0.1:8080".into(),
             database_url: "sqlite://data/yiwang.db".into(),
             database_schema: None,
-            max_connections: 16,
+            max_connections: yiwang_store::ConnectOptions::DEFAULT_MAX_CONNECTIONS,
             demo: true,
             secure_cookies: false,
             log_format: "text".into(),
