@@ -41,28 +41,50 @@ fn applicant(i: usize) -> Applicant {
     }
 }
 
-/// Prints the figures of one timed part; returns its rate per second.
-fn report(label: &str, mut lat: Vec<Duration>, wall: Duration) -> f64 {
+/// CPU time the whole machine has spent busy so far (every process, the database server
+/// included), in seconds; `None` off Linux.
+fn machine_busy_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let cpu: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
+    let busy: f64 = cpu.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+    Some(busy / 100.0)
+}
+
+/// What one timed part measured: operations per second and machine CPU per operation.
+#[derive(Clone, Copy)]
+struct Figures {
+    rate: f64,
+    cpu_us: f64,
+}
+
+/// Prints the figures of one timed part. CPU per operation varies far less between runs than
+/// throughput on a shared machine, so the ledger's cost is reported in both.
+fn report(label: &str, mut lat: Vec<Duration>, wall: Duration, cpu_secs: f64) -> Figures {
     lat.sort();
     let n = lat.len();
     let pct = |p: f64| lat[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1000.0;
+    let f = Figures { rate: n as f64 / wall.as_secs_f64(), cpu_us: cpu_secs * 1e6 / n as f64 };
     println!(
-        "{label:<40} {:>8.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   ({n} in {:.2}s)",
-        n as f64 / wall.as_secs_f64(),
+        "{label:<40} {:>8.0}/s   p50 {:>6.2} ms   p99 {:>6.2} ms   CPU {:>5.0} µs/op   ({n} in {:.2}s)",
+        f.rate,
         pct(0.50),
         pct(0.99),
+        f.cpu_us,
         wall.as_secs_f64()
     );
-    n as f64 / wall.as_secs_f64()
+    f
 }
 
-/// Run `f(i)` for i in 0..n on `concurrency()` tasks; per-call latencies and wall time.
-async fn timed<F, Fut>(n: usize, f: F) -> (Vec<Duration>, Duration)
+/// Run `f(i)` for i in 0..n on `concurrency()` tasks; per-call latencies, wall time and the
+/// machine's busy CPU seconds.
+async fn timed<F, Fut>(n: usize, f: F) -> (Vec<Duration>, Duration, f64)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = ()> + Send,
 {
     let f = Arc::new(f);
+    let busy = machine_busy_secs();
     let start = Instant::now();
     let mut tasks = Vec::new();
     let clients = concurrency();
@@ -84,7 +106,9 @@ where
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    (all, start.elapsed())
+    let wall = start.elapsed();
+    let cpu = busy.zip(machine_busy_secs()).map(|(a, b)| b - a).unwrap_or(0.0);
+    (all, wall, cpu)
 }
 
 #[tokio::main]
@@ -105,7 +129,7 @@ async fn main() {
     for t in TestDb::each().await.unwrap() {
         let sqlite = t.options.url.starts_with("sqlite");
         drop(t);
-        let mut figures: Vec<(Ledger, f64, f64)> = Vec::new();
+        let mut figures: Vec<(Ledger, Figures, Figures)> = Vec::new();
         for _ in 0..rounds {
             for &mode in &modes {
                 let t = if sqlite {
@@ -127,26 +151,26 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Medians per mode, and the ledger's cost against the run without it.
-fn summary(backend: &str, rounds: usize, modes: &[Ledger], figures: &[(Ledger, f64, f64)]) {
+/// Medians per mode, and the ledger's cost against the run without it: in throughput and in
+/// the machine's CPU per operation.
+fn summary(backend: &str, rounds: usize, modes: &[Ledger], figures: &[(Ledger, Figures, Figures)]) {
     println!("== {backend}: medians of {rounds} rounds");
-    let of = |m: Ledger| {
-        let subs = median(figures.iter().filter(|f| f.0 == m).map(|f| f.1).collect());
-        let acts = median(figures.iter().filter(|f| f.0 == m).map(|f| f.2).collect());
-        (subs, acts)
+    let of = |m: Ledger, pick: fn(&(Ledger, Figures, Figures)) -> Figures| {
+        let runs: Vec<Figures> = figures.iter().filter(|f| f.0 == m).map(pick).collect();
+        Figures { rate: median(runs.iter().map(|f| f.rate).collect()), cpu_us: median(runs.iter().map(|f| f.cpu_us).collect()) }
     };
-    let off = of(Ledger::Off);
-    for &m in modes {
-        let (subs, acts) = of(m);
-        let cost = |on: f64, base: f64| if m == Ledger::Off { String::new() } else { format!(" ({:+.1} %)", (on / base - 1.0) * 100.0) };
-        println!(
-            "{:<10} submissions {:>6.0}/s{:<11} staff actions {:>6.0}/s{}",
-            format!("{m:?}"),
-            subs,
-            cost(subs, off.0),
-            acts,
-            cost(acts, off.1)
-        );
+    let parts: [(&str, fn(&(Ledger, Figures, Figures)) -> Figures); 2] = [("submissions", |f| f.1), ("staff actions", |f| f.2)];
+    for (label, pick) in parts {
+        let off = of(Ledger::Off, pick);
+        for &m in modes {
+            let f = of(m, pick);
+            let cost = if m == Ledger::Off {
+                String::new()
+            } else {
+                format!("   ledger: throughput {:+.1} %, CPU/op {:+.1} %", (f.rate / off.rate - 1.0) * 100.0, (f.cpu_us / off.cpu_us - 1.0) * 100.0)
+            };
+            println!("{:<14}{:<8} {:>6.0}/s  CPU {:>5.0} µs/op{cost}", label, format!("{m:?}"), f.rate, f.cpu_us);
+        }
     }
 }
 
@@ -157,8 +181,8 @@ enum Ledger {
     On,
 }
 
-/// One timed run; returns submissions/s and staff actions/s.
-async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
+/// One timed run; returns the figures of submissions and of staff actions.
+async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
     {
         let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
         println!("== {backend}, ledger {mode:?} ({n} applications, {} concurrent)", concurrency());
@@ -223,7 +247,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
         let ids: Arc<Vec<String>> = Arc::new(ids.lock().await.clone());
         let c = cases.clone();
         let ids2 = ids.clone();
-        let (lat, wall) = timed(n, move |i| {
+        let (lat, wall, cpu) = timed(n, move |i| {
             let (c, ids) = (c.clone(), ids2.clone());
             async move {
                 let case = c.submit(&applicant(i), &ids[i]).await.unwrap();
@@ -231,7 +255,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
             }
         })
         .await;
-        let subs = report("application submissions", lat, wall);
+        let subs = report("application submissions", lat, wall, cpu);
 
         let window = Staff {
             username: "bench-window".into(),
@@ -241,7 +265,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
             roles: vec![Role::Window],
         };
         let c = cases.clone();
-        let (lat, wall) = timed(n, move |i| {
+        let (lat, wall, cpu) = timed(n, move |i| {
             let (c, ids, window) = (c.clone(), ids.clone(), window.clone());
             async move {
                 let case = c.case_for_staff(&window, &ids[i]).await.unwrap();
@@ -249,20 +273,25 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (f64, f64) {
             }
         })
         .await;
-        let acts = report("staff actions (read case + accept)", lat, wall);
+        let (mut wall, mut cpu) = (wall, cpu);
         if let Some((l, task)) = ledger {
+            // What the sequencer had not appended yet is charged to the staff actions, so the
+            // ledger's whole cost is in the figures.
             let pending = l.info().await.unwrap().pending;
-            let start = Instant::now();
+            let (start, busy) = (Instant::now(), machine_busy_secs());
             l.sequence_now().await.unwrap();
             if let Some(t) = task {
                 t.abort();
             }
+            wall += start.elapsed();
+            cpu += busy.zip(machine_busy_secs()).map(|(a, b)| b - a).unwrap_or(0.0);
             println!(
-                "(ledger: {} entries; {pending} were waiting at the end, appended in {:.2}s)",
+                "(ledger: {} entries; {pending} were waiting at the end, appended in {:.3}s, included below)",
                 l.size(),
                 start.elapsed().as_secs_f64()
             );
         }
+        let acts = report("staff actions (read case + accept)", lat, wall, cpu);
         (subs, acts)
     }
 }
