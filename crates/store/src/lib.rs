@@ -94,7 +94,12 @@ impl ConnectOptions {
     pub const DEFAULT_MAX_CONNECTIONS: u32 = 16;
 
     pub fn new(url: impl Into<String>) -> Self {
-        ConnectOptions { url: url.into(), schema: None, max_connections: Self::DEFAULT_MAX_CONNECTIONS, acquire_timeout: Duration::from_secs(10) }
+        ConnectOptions {
+            url: url.into(),
+            schema: None,
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            acquire_timeout: Duration::from_secs(10),
+        }
     }
 }
 

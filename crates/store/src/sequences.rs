@@ -132,10 +132,8 @@ mod tests {
             }
             assert_eq!(got.len(), 200);
             // Waiting callers share one reservation instead of each reserving a block.
-            let reserved: i64 = sqlx::query_scalar("SELECT last_seq FROM case_sequences WHERE item_code = 'item'")
-                .fetch_one(db.reader())
-                .await
-                .unwrap();
+            let reserved: i64 =
+                sqlx::query_scalar("SELECT last_seq FROM case_sequences WHERE item_code = 'item'").fetch_one(db.reader()).await.unwrap();
             assert!(reserved < 200 + 2 * MAX_BLOCK, "{reserved} reserved for 200");
             // A quiet key takes one number at a time: no gaps.
             let quiet = DailySerials::new();

@@ -5,7 +5,7 @@
 //! timed; personal data is sealed at rest as in production, and PostgreSQL gets the production
 //! pool size. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
 //! capture: off, triggers only, on), the modes in turn for CASES_BENCH_ROUNDS rounds (default
-//! 3); the summary gives medians and the ledger's cost.
+//! 4, every other one in reverse order); the summary gives medians and the ledger's cost.
 //! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
 
 use std::sync::Arc;
@@ -125,13 +125,16 @@ async fn main() {
     };
     // CASES_BENCH_ROUNDS: the modes run in turn this many times and medians are reported, so
     // the ledger's cost is not lost in the drift of a shared machine (±15 % between runs).
-    let rounds: usize = std::env::var("CASES_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(3);
+    let rounds: usize = std::env::var("CASES_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(4);
     for t in TestDb::each().await.unwrap() {
         let sqlite = t.options.url.starts_with("sqlite");
         drop(t);
         let mut figures: Vec<(Ledger, Figures, Figures)> = Vec::new();
-        for _ in 0..rounds {
-            for &mode in &modes {
+        for round in 0..rounds {
+            // Every other round in reverse, so whatever favours the first or the last run of a
+            // round (a warm cache, a neighbour's load) falls on each mode alike.
+            let order: Vec<Ledger> = if round % 2 == 0 { modes.clone() } else { modes.iter().rev().copied().collect() };
+            for mode in order {
                 let t = if sqlite {
                     TestDb::sqlite().await.unwrap()
                 } else {
@@ -146,28 +149,41 @@ async fn main() {
     }
 }
 
+/// Picks the submissions' or the staff actions' figures of one run.
+type Pick = fn(&(Ledger, Figures, Figures)) -> Figures;
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    let m = v.len() / 2;
+    if v.len().is_multiple_of(2) {
+        (v[m - 1] + v[m]) / 2.0
+    } else {
+        v[m]
+    }
 }
 
 /// Medians per mode, and the ledger's cost against the run without it: in throughput and in
 /// the machine's CPU per operation.
 fn summary(backend: &str, rounds: usize, modes: &[Ledger], figures: &[(Ledger, Figures, Figures)]) {
     println!("== {backend}: medians of {rounds} rounds");
-    let of = |m: Ledger, pick: fn(&(Ledger, Figures, Figures)) -> Figures| {
+    let of = |m: Ledger, pick: Pick| {
         let runs: Vec<Figures> = figures.iter().filter(|f| f.0 == m).map(pick).collect();
         Figures { rate: median(runs.iter().map(|f| f.rate).collect()), cpu_us: median(runs.iter().map(|f| f.cpu_us).collect()) }
     };
-    let parts: [(&str, fn(&(Ledger, Figures, Figures)) -> Figures); 2] = [("submissions", |f| f.1), ("staff actions", |f| f.2)];
+    let parts: [(&str, Pick); 2] = [("submissions", |f| f.1), ("staff actions", |f| f.2)];
     for (label, pick) in parts {
-        let off = of(Ledger::Off, pick);
+        let off = modes.contains(&Ledger::Off).then(|| of(Ledger::Off, pick));
         for &m in modes {
             let f = of(m, pick);
-            let cost = if m == Ledger::Off {
-                String::new()
-            } else {
-                format!("   ledger: throughput {:+.1} %, CPU/op {:+.1} %", (f.rate / off.rate - 1.0) * 100.0, (f.cpu_us / off.cpu_us - 1.0) * 100.0)
+            let cost = match off {
+                Some(off) if m != Ledger::Off => {
+                    format!(
+                        "   ledger: throughput {:+.1} %, CPU/op {:+.1} %",
+                        (f.rate / off.rate - 1.0) * 100.0,
+                        (f.cpu_us / off.cpu_us - 1.0) * 100.0
+                    )
+                }
+                _ => String::new(),
             };
             println!("{:<14}{:<8} {:>6.0}/s  CPU {:>5.0} µs/op{cost}", label, format!("{m:?}"), f.rate, f.cpu_us);
         }
