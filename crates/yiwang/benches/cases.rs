@@ -46,8 +46,9 @@ fn applicant(i: usize) -> Applicant {
 fn machine_busy_secs() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
     let cpu: Vec<f64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-    // user nice system idle iowait irq softirq steal: all but idle and iowait are busy.
-    let busy: f64 = cpu.iter().take(8).enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, v)| v).sum();
+    // user nice system idle iowait irq softirq steal: idle, iowait and steal (time the
+    // hypervisor gave to other guests) are not work done here.
+    let busy: f64 = cpu.iter().take(8).enumerate().filter(|(i, _)| ![3, 4, 7].contains(i)).map(|(_, v)| v).sum();
     Some(busy / 100.0)
 }
 
