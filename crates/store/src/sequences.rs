@@ -12,14 +12,7 @@ use crate::{sqlx, Db, StoreError, Tx};
 
 /// The next serial (1-based) of `key` on `day`.
 pub async fn next_daily(tx: &mut Tx, key: &str, day: &str) -> Result<i64, StoreError> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO case_sequences (item_code, day, last_seq) VALUES ($1, $2, 1)
-         ON CONFLICT (item_code, day) DO UPDATE SET last_seq = case_sequences.last_seq + 1 RETURNING last_seq",
-    )
-    .bind(key)
-    .bind(day)
-    .fetch_one(&mut **tx)
-    .await?)
+    reserve(tx, key, day, 1).await
 }
 
 /// Reserve the next `n` serials of `key` on `day`; returns the last one.

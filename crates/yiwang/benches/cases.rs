@@ -52,6 +52,11 @@ fn machine_busy_secs() -> Option<f64> {
     Some(busy / 100.0)
 }
 
+/// The machine's busy CPU seconds since `start` (a [`machine_busy_secs`] reading).
+fn busy_since(start: Option<f64>) -> f64 {
+    start.zip(machine_busy_secs()).map(|(a, b)| b - a).unwrap_or(0.0)
+}
+
 /// What one timed part measured: operations per second and machine CPU per operation.
 #[derive(Clone, Copy)]
 struct Figures {
@@ -107,9 +112,7 @@ where
     for t in tasks {
         all.extend(t.await.unwrap());
     }
-    let wall = start.elapsed();
-    let cpu = busy.zip(machine_busy_secs()).map(|(a, b)| b - a).unwrap_or(0.0);
-    (all, wall, cpu)
+    (all, start.elapsed(), busy_since(busy))
 }
 
 #[tokio::main]
@@ -292,20 +295,23 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
         .await;
         let (mut wall, mut cpu) = (wall, cpu);
         if let Some((l, task)) = ledger {
-            // What the sequencer had not appended yet is charged to the staff actions, so the
-            // ledger's whole cost is in the figures.
+            // With the sequencer running (On), what it had not appended yet is charged to the
+            // staff actions, so the ledger's whole cost is in the figures; Capture leaves the
+            // sequencer out of them.
             let pending = l.info().await.unwrap().pending;
             let (start, busy) = (Instant::now(), machine_busy_secs());
             l.sequence_now().await.unwrap();
+            let charged = task.is_some();
             if let Some(t) = task {
                 t.abort();
+                wall += start.elapsed();
+                cpu += busy_since(busy);
             }
-            wall += start.elapsed();
-            cpu += busy.zip(machine_busy_secs()).map(|(a, b)| b - a).unwrap_or(0.0);
             println!(
-                "(ledger: {} entries; {pending} were waiting at the end, appended in {:.3}s, included below)",
+                "(ledger: {} entries; {pending} were waiting at the end, appended in {:.3}s{})",
                 l.size(),
-                start.elapsed().as_secs_f64()
+                start.elapsed().as_secs_f64(),
+                if charged { ", included below" } else { "" }
             );
         }
         let acts = report("staff actions (read case + accept)", lat, wall, cpu);
