@@ -58,21 +58,33 @@ fn write(v: &Value, out: &mut String) -> Result<()> {
     Ok(())
 }
 
-fn write_str(s: &str, out: &mut String) {
+/// Append `s` as a canonical JSON string literal (quotes included).
+pub fn write_str(s: &str, out: &mut String) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{08}' => out.push_str("\\b"),
-            '\u{0C}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+    // Only ASCII characters are escaped, so runs between them are copied whole (a byte below
+    // 0x80 is never inside a multi-byte character).
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            0x0C => "\\f",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            b if b < 0x20 => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -113,6 +125,30 @@ mod tests {
             let back: Value = serde_json::from_str(&s).unwrap();
             prop_assert_eq!(&back, &v);
             prop_assert_eq!(to_string(&back).unwrap(), s);
+        }
+
+        /// Strings (controls, quotes, backslashes and multi-byte text mixed) are escaped as
+        /// RFC 8785 spells it, character by character.
+        #[test]
+        fn strings_escape_as_specified(s in "[\\x00-\\x1f\"\\\\a中é😀]{0,24}") {
+            let mut want = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => want.push_str("\\\""),
+                    '\\' => want.push_str("\\\\"),
+                    '\u{08}' => want.push_str("\\b"),
+                    '\u{0C}' => want.push_str("\\f"),
+                    '\n' => want.push_str("\\n"),
+                    '\r' => want.push_str("\\r"),
+                    '\t' => want.push_str("\\t"),
+                    c if (c as u32) < 0x20 => want.push_str(&format!("\\u{:04x}", c as u32)),
+                    c => want.push(c),
+                }
+            }
+            want.push('"');
+            let mut got = String::new();
+            write_str(&s, &mut got);
+            prop_assert_eq!(got, want);
         }
     }
 }

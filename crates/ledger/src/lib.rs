@@ -114,7 +114,20 @@ pub fn canonical_record(raw: &str) -> String {
 
 /// The leaf data: canonical JSON of the envelope's hashed fields.
 pub fn leaf_data(index: u64, source: &str, key: &str, content: &str, prev: &str) -> String {
-    canonical::to_string(&json!({"content": content, "index": index, "key": key, "prev": prev, "source": source})).unwrap_or_default()
+    // Written out directly (keys already in canonical order): the sequencer makes one per entry.
+    let mut out = String::with_capacity(64 + content.len() + prev.len() + key.len() + source.len());
+    out.push_str("{\"content\":");
+    canonical::write_str(content, &mut out);
+    out.push_str(",\"index\":");
+    out.push_str(&index.to_string());
+    out.push_str(",\"key\":");
+    canonical::write_str(key, &mut out);
+    out.push_str(",\"prev\":");
+    canonical::write_str(prev, &mut out);
+    out.push_str(",\"source\":");
+    canonical::write_str(source, &mut out);
+    out.push('}');
+    out
 }
 
 pub fn leaf_of(alg: HashAlg, index: u64, source: &str, key: &str, content: &str, prev: &str) -> Hash {
@@ -644,5 +657,21 @@ impl Ledger {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The leaf data written out by hand is the canonical JSON of the documented object.
+        #[test]
+        fn leaf_data_is_canonical(index in any::<u64>(), source in "\\PC{0,12}", key in "[\\x00-\\x1f\"\\\\a@中]{0,12}") {
+            let (content, prev) = (hex::encode([7u8; 32]), hex::encode([0u8; 32]));
+            let doc = json!({"content": content, "index": index, "key": key, "prev": prev, "source": source});
+            prop_assert_eq!(leaf_data(index, &source, &key, &content, &prev), canonical::to_string(&doc).unwrap());
+        }
     }
 }

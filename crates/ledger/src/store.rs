@@ -111,25 +111,19 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
         let mut sql = String::from(
             "INSERT INTO ledger_entries (leaf_index, source, source_key, record, content_hash, prev_hash, leaf_hash, sequenced_at) VALUES ",
         );
-        for i in 0..rows {
-            if i > 0 {
-                sql.push(',');
-            }
-            let b = i * COLS;
-            sql.push_str(&format!("(${},${},${},${},${},${},${},${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8));
-        }
+        sql.push_str(&yiwang_store::value_rows(dialect, rows, COLS));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for i in at..at + rows {
             let e = &plan.entries[i];
             q = q
                 .bind(e.index as i64)
-                .bind(e.source.clone())
-                .bind(e.key.clone())
-                .bind(plan.records[i].clone())
-                .bind(e.content.clone())
-                .bind(e.prev.clone())
-                .bind(e.leaf_hash.clone())
-                .bind(e.sequenced_at.clone());
+                .bind(&e.source)
+                .bind(&e.key)
+                .bind(&plan.records[i])
+                .bind(&e.content)
+                .bind(&e.prev)
+                .bind(&e.leaf_hash)
+                .bind(&e.sequenced_at);
         }
         q.execute(&mut **tx).await?;
         at += rows;

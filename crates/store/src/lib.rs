@@ -244,6 +244,33 @@ fn with_sqlite_create_mode(url: &str) -> String {
     }
 }
 
+/// `rows` groups of `cols` bind markers for a multi-row `VALUES`, e.g. `(?,?),(?,?)`.
+///
+/// SQLite gets anonymous `?` markers: sqlx looks up every marker's name, and SQLite finds a
+/// named marker (`$7`) by walking the statement's list of names, which makes binding a
+/// statement of n named markers cost n² steps (a fifth of the ledger sequencer's time at
+/// 512 markers). PostgreSQL gets `$1…$n`.
+pub fn value_rows(dialect: Dialect, rows: usize, cols: usize) -> String {
+    let mut sql = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push(',');
+            }
+            match dialect {
+                Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&(r * cols + c + 1).to_string());
+                }
+            }
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// Current time as stored in the database: RFC 3339 UTC with milliseconds (sorts as text).
 pub fn now_text() -> String {
     timestamp_text(chrono::Utc::now())
@@ -264,5 +291,12 @@ mod tests {
         assert_eq!(sqlite_file("sqlite::memory:"), None);
         assert_eq!(with_sqlite_create_mode("sqlite://a.db"), "sqlite://a.db?mode=rwc");
         assert!(!valid_schema_name("x; DROP TABLE y"));
+    }
+
+    #[test]
+    fn value_rows_markers() {
+        assert_eq!(value_rows(Dialect::Sqlite, 2, 3), "(?,?,?),(?,?,?)");
+        assert_eq!(value_rows(Dialect::Postgres, 2, 2), "($1,$2),($3,$4)");
+        assert_eq!(value_rows(Dialect::Postgres, 0, 2), "");
     }
 }

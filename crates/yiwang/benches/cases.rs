@@ -4,7 +4,8 @@
 //! on PostgreSQL unless YIWANG_TEST_PG=off. Drafts and materials are prepared first and not
 //! timed; personal data is sealed at rest as in production, and PostgreSQL gets the production
 //! pool size. Each backend runs without and with the ledger (CASES_BENCH_LEDGER=off|on|both, or
-//! capture: off, triggers only, on), the modes in turn for CASES_BENCH_ROUNDS rounds (default
+//! capture: off, triggers only, on; what the sequencer has left after each timed part is
+//! appended and, in On mode, charged to that part), the modes in turn for CASES_BENCH_ROUNDS rounds (default
 //! 4, every other one in reverse order); the summary gives medians and the ledger's cost.
 //! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
 
@@ -201,6 +202,32 @@ enum Ledger {
     On,
 }
 
+/// The ledger of a run and, in On mode, its sequencer task.
+type RunLedger = Option<(yiwang_ledger::Ledger, Option<tokio::task::JoinHandle<()>>)>;
+
+/// Appends what the part just timed left queued. With the sequencer running (On), the time and
+/// CPU this takes are returned to be charged to that part, so each part pays its whole ledger
+/// cost and none of another's; Capture leaves the sequencer out of the figures.
+async fn settle(ledger: &RunLedger, part: &str) -> (Duration, f64) {
+    let Some((l, task)) = ledger else { return (Duration::ZERO, 0.0) };
+    let pending = l.info().await.unwrap().pending;
+    let (start, busy) = (Instant::now(), machine_busy_secs());
+    l.sequence_now().await.unwrap();
+    let (wall, cpu) = (start.elapsed(), busy_since(busy));
+    let charged = task.is_some();
+    println!(
+        "(ledger after {part}: {} entries; {pending} were waiting, appended in {:.3}s{})",
+        l.size(),
+        wall.as_secs_f64(),
+        if charged { ", included below" } else { "" }
+    );
+    if charged {
+        (wall, cpu)
+    } else {
+        (Duration::ZERO, 0.0)
+    }
+}
+
 /// One timed run; returns the figures of submissions and of staff actions.
 async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
     {
@@ -263,6 +290,9 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
         })
         .await;
         println!("(prepared {n} drafts with materials in {:.1}s)", start.elapsed().as_secs_f64());
+        // The drafts' own entries are appended before the clock starts: they are not the
+        // submissions' cost.
+        settle(&ledger, "drafts").await;
 
         let ids: Arc<Vec<String>> = Arc::new(ids.lock().await.clone());
         let c = cases.clone();
@@ -275,7 +305,8 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
             }
         })
         .await;
-        let subs = report("application submissions", lat, wall, cpu);
+        let (extra_wall, extra_cpu) = settle(&ledger, "submissions").await;
+        let subs = report("application submissions", lat, wall + extra_wall, cpu + extra_cpu);
 
         let window = Staff {
             username: "bench-window".into(),
@@ -293,28 +324,11 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
             }
         })
         .await;
-        let (mut wall, mut cpu) = (wall, cpu);
-        if let Some((l, task)) = ledger {
-            // With the sequencer running (On), what it had not appended yet is charged to the
-            // staff actions, so the ledger's whole cost is in the figures; Capture leaves the
-            // sequencer out of them.
-            let pending = l.info().await.unwrap().pending;
-            let (start, busy) = (Instant::now(), machine_busy_secs());
-            l.sequence_now().await.unwrap();
-            let charged = task.is_some();
-            if let Some(t) = task {
-                t.abort();
-                wall += start.elapsed();
-                cpu += busy_since(busy);
-            }
-            println!(
-                "(ledger: {} entries; {pending} were waiting at the end, appended in {:.3}s{})",
-                l.size(),
-                start.elapsed().as_secs_f64(),
-                if charged { ", included below" } else { "" }
-            );
+        let (extra_wall, extra_cpu) = settle(&ledger, "staff actions").await;
+        if let Some((_, Some(task))) = ledger {
+            task.abort();
         }
-        let acts = report("staff actions (read case + accept)", lat, wall, cpu);
+        let acts = report("staff actions (read case + accept)", lat, wall + extra_wall, cpu + extra_cpu);
         (subs, acts)
     }
 }
