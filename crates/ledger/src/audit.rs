@@ -167,12 +167,15 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
     }
 
     // Recorded tables: the latest entry of each row must read as the row does now.
-    let queued: HashMap<(String, String), Hash> = {
+    // Rows still queued: captured ones must read as captured; insert-only ones queue their key
+    // alone and will be appended as they read (`None`).
+    let queued: HashMap<(String, String), Option<Hash>> = {
         let rows = sqlx::query("SELECT source, source_key, record FROM ledger_queue ORDER BY id").fetch_all(&mut *c).await?;
         let mut m = HashMap::new();
         for r in rows {
             let rec: String = r.try_get("record")?;
-            m.insert((r.try_get("source")?, r.try_get("source_key")?), alg.digest(&[canonical_record(&rec).as_bytes()]));
+            let hash = (!rec.is_empty()).then(|| alg.digest(&[canonical_record(&rec).as_bytes()]));
+            m.insert((r.try_get("source")?, r.try_get("source_key")?), hash);
         }
         m
     };
@@ -185,8 +188,10 @@ pub async fn run(db: &Db, opts: AuditOptions) -> Result<AuditReport> {
             let id = (src.name.to_string(), key);
             report.source_rows_checked += 1;
             let logged = latest.remove(&id);
-            if queued.get(&id) == Some(&now) {
-                continue;
+            match queued.get(&id) {
+                Some(None) => continue,
+                Some(Some(h)) if *h == now => continue,
+                _ => {}
             }
             match logged {
                 Some((_, h)) if h == now => {}

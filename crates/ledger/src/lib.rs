@@ -294,7 +294,7 @@ impl Ledger {
         loop {
             let rows = {
                 let mut c = self.inner.db.reader().acquire().await?;
-                store::queue_batch(&mut c, self.inner.settings.batch).await?
+                store::queue_batch(&mut c, self.inner.db.dialect(), self.inner.settings.batch).await?
             };
             if rows.is_empty() {
                 return Ok(total);
@@ -339,7 +339,9 @@ impl Ledger {
         let mut queue_ids = Vec::with_capacity(rows.len());
         for (i, r) in rows.into_iter().enumerate() {
             let index = base_size + i as u64;
-            let record = canonical_record(&r.record);
+            // A row deleted before it was appended is recorded as `null`: its key was written and
+            // verify reports the row as deleted.
+            let record = r.record.as_deref().map(canonical_record).unwrap_or_else(|| "null".into());
             let content = hex::encode(alg.digest(&[record.as_bytes()]));
             let prev_hex = hexs(&prev);
             let leaf = leaf_of(alg, index, &r.source, &r.key, &content, &prev_hex);

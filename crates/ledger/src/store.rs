@@ -62,14 +62,16 @@ pub struct Queued {
     pub id: i64,
     pub source: String,
     pub key: String,
-    pub record: String,
+    /// The record as JSON text; `None` for an insert-only row deleted before it was appended.
+    pub record: Option<String>,
 }
 
-pub async fn queue_batch(c: &mut Conn, limit: usize) -> Result<Vec<Queued>> {
-    let rows = sqlx::query("SELECT id, source, source_key, record FROM ledger_queue ORDER BY id LIMIT $1")
-        .bind(limit as i64)
-        .fetch_all(&mut *c)
-        .await?;
+pub async fn queue_batch(c: &mut Conn, dialect: Dialect, limit: usize) -> Result<Vec<Queued>> {
+    let sql = format!(
+        "SELECT q.id, q.source, q.source_key, {} AS record FROM ledger_queue q ORDER BY q.id LIMIT $1",
+        crate::sources::queued_record_sql(dialect)
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit as i64).fetch_all(&mut *c).await?;
     rows.iter()
         .map(|r| {
             Ok(Queued { id: r.try_get("id")?, source: r.try_get("source")?, key: r.try_get("source_key")?, record: r.try_get("record")? })

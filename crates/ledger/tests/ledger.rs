@@ -263,3 +263,41 @@ async fn a_damaged_store_stops_appends_but_keeps_capturing() {
     assert_eq!(again.info().await.unwrap().pending, 5);
     let _ = merkle::empty_root(HashAlg::Sm3);
 }
+
+/// Insert-only rows queue their key and are read when appended; one deleted before that is
+/// appended as `null` and reported as deleted. Rows that change are captured as they read at
+/// the moment of writing.
+#[tokio::test]
+async fn insert_only_rows_are_read_when_appended() {
+    for t in TestDb::each().await.unwrap() {
+        let ledger = open(&t.db, HashAlg::Sm3).await;
+        staff_actions(&t.db, 0, 3).await;
+        let queued: Vec<String> = sqlx::query_scalar("SELECT record FROM ledger_queue ORDER BY id").fetch_all(t.db.reader()).await.unwrap();
+        assert_eq!(queued, ["", "", ""], "keys only");
+        exec(&t.db, "DELETE FROM audit_log WHERE id = 2").await;
+        // A recorded row that changes: both states are captured, the first before it changed.
+        exec(&t.db, "INSERT INTO licence_types (code, doc, updated_at) VALUES ('T1', '{\"v\":1}', '2026-12-04T00:00:00.000Z')").await;
+        exec(&t.db, "UPDATE licence_types SET doc = '{\"v\":2}' WHERE code = 'T1'").await;
+        assert_eq!(ledger.sequence_now().await.unwrap(), 5);
+
+        let b = ledger.prove("staff_action", &["1".to_string(), "2".to_string()]).await.unwrap();
+        assert_eq!(b.entries[0].entry.record["target"], "case-0");
+        assert!(b.entries[1].entry.record.is_null(), "deleted before it was appended");
+        let c = check_bundle(&b, None);
+        assert!(c.head_signature_valid && c.entries.iter().all(|e| e.content_matches && e.included), "{c:?}");
+        assert!(c.entries[0].matches_source && !c.entries[1].matches_source, "{c:?}");
+        let docs: Vec<String> = ledger
+            .prove("licence_type", &["T1".to_string()])
+            .await
+            .unwrap()
+            .entries
+            .iter()
+            .map(|e| e.entry.record["doc"].to_string())
+            .collect();
+        assert_eq!(docs.len(), 2);
+        assert!(docs[0].contains("1") && docs[1].contains("2"), "{docs:?}");
+
+        let f = findings(&t.db).await;
+        assert_eq!(f, [(FindingKind::SourceDeleted, Some(1))]);
+    }
+}
