@@ -2,8 +2,9 @@
 //! change, licence use and configuration change appends an entry to an append-only Merkle log
 //! in the manner of Certificate Transparency (RFC 6962 / 9162), over SM3 or SHA-256.
 //!
-//! - **Capture**: triggers generated from [`sources::SOURCES`] queue each recorded row in the
-//!   writing transaction (nothing acknowledged is ever missing from the log).
+//! - **Capture**: triggers generated from [`sources::SOURCES`] queue each recorded row (or, for
+//!   insert-only tables, its key) in the writing transaction (nothing acknowledged is ever
+//!   missing from the log).
 //! - **Sequencing**: a background task appends queued rows in batches: canonical record,
 //!   content hash, previous leaf hash, leaf hash, tiles of 256 leaves ([`Ledger::sequence_now`]).
 //! - **Heads**: signed tree heads (SM2 or Ed25519 under a key kept in the vault) at intervals

@@ -1,8 +1,9 @@
 //! What the ledger records: one [`Source`] per table whose rows are exercises of power or
-//! their configuration. Database triggers, generated here from the same definitions, capture
-//! each new or changed row into `ledger_queue` in the writing transaction itself, so no code
+//! their configuration. Database triggers, generated here from the same definitions, queue
+//! each new or changed row in `ledger_queue` in the writing transaction itself, so no code
 //! path (present or future, application or SQL console) can change a recorded table without
-//! leaving an entry, and the ledger adds no statement to the writer's hot path.
+//! leaving an entry, and the ledger adds no statement to the writer's hot path. A row that
+//! changes is queued as it reads; an insert-only row queues its key and is read when appended.
 
 use yiwang_store::Dialect;
 
