@@ -646,8 +646,9 @@ impl Ledger {
         }
         let mut c = self.inner.db.reader().acquire().await?;
         for chunk in keys.chunks(200) {
-            let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
-            let sql = format!("{} WHERE {} IN ({list})", src.rows_sql(self.inner.db.dialect()), src.key_sql(""));
+            let dialect = self.inner.db.dialect();
+            let list = yiwang_store::value_rows(dialect, 1, chunk.len());
+            let sql = format!("{} WHERE {} IN {list}", src.rows_sql(dialect), src.key_sql(""));
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
             for k in chunk {
                 q = q.bind(k.clone());

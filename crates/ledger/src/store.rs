@@ -148,8 +148,8 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
         return finish(tx, plan).await;
     }
     for chunk in plan.queue_ids.chunks(500) {
-        let list = (1..=chunk.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(",");
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM ledger_queue WHERE id IN ({list})")));
+        let list = yiwang_store::value_rows(dialect, 1, chunk.len());
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM ledger_queue WHERE id IN {list}")));
         for id in chunk {
             q = q.bind(*id);
         }
