@@ -640,27 +640,12 @@ impl Ledger {
 
     /// The current rows of `keys` in their canonical record form.
     async fn current_records(&self, src: &sources::Source, keys: &[String]) -> Result<HashMap<String, String>> {
-        let mut out = HashMap::new();
         if keys.is_empty() {
-            return Ok(out);
+            return Ok(HashMap::new());
         }
         let mut c = self.inner.db.reader().acquire().await?;
-        for chunk in keys.chunks(200) {
-            let dialect = self.inner.db.dialect();
-            let list = yiwang_store::value_rows(dialect, 1, chunk.len());
-            let sql = format!("{} WHERE {} IN {list}", src.rows_sql(dialect), src.key_sql(""));
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for k in chunk {
-                q = q.bind(k.clone());
-            }
-            for row in q.fetch_all(&mut *c).await? {
-                use sqlx::Row as _;
-                let k: String = row.try_get("k")?;
-                let r: String = row.try_get("r")?;
-                out.insert(k, canonical_record(&r));
-            }
-        }
-        Ok(out)
+        let rows = store::records_of(&mut c, self.inner.db.dialect(), src, keys).await?;
+        Ok(rows.into_iter().map(|(k, r)| (k, canonical_record(&r))).collect())
     }
 }
 

@@ -327,7 +327,7 @@ impl Source {
 
     /// What the trigger queues besides the key. A row that changes is captured whole, as it
     /// reads at that moment. A row that is only ever inserted queues its key alone (`''`): the
-    /// sequencer reads it when it appends (see [`queued_record_sql`]), so the hottest tables
+    /// sequencer reads it when it appends (see `store::queue_batch`), so the hottest tables
     /// (case events, staff actions) do not write each row twice and delete one copy again.
     fn captured_sql(&self, dialect: Dialect) -> String {
         if self.updates {
@@ -337,31 +337,28 @@ impl Source {
         }
     }
 
-    /// The row of queue entry `q` in its table, as a record (NULL once the row is gone).
-    /// Insert-only tables are keyed by one column: `id` is an integer (`{{AUTO_ID}}`), any
-    /// other key is text.
-    fn row_of_queued_sql(&self, dialect: Dialect) -> String {
-        let col = self.key.first().copied().unwrap_or("id");
-        let key = match (col, dialect) {
-            ("id", Dialect::Sqlite) => "CAST(q.source_key AS INTEGER)",
-            ("id", Dialect::Postgres) => "CAST(q.source_key AS BIGINT)",
-            _ => "q.source_key",
-        };
-        format!("(SELECT {} FROM {} t WHERE t.{col} = {key})", self.record_sql(dialect, "t."), self.table)
-    }
-
     /// Every current row as (key, record JSON text), for `verify`.
     pub fn rows_sql(&self, dialect: Dialect) -> String {
         format!("SELECT {} AS k, {} AS r FROM {}", self.key_sql(""), self.record_sql(dialect, ""), self.table)
     }
-}
 
-/// The record of each row `q` of `ledger_queue`: the captured one, or for insert-only tables
-/// the row as it reads now (NULL when it was deleted before being appended).
-pub fn queued_record_sql(dialect: Dialect) -> String {
-    let arms: String =
-        SOURCES.iter().filter(|s| !s.updates).map(|s| format!(" WHEN '{}' THEN {}", s.name, s.row_of_queued_sql(dialect))).collect();
-    format!("CASE WHEN q.record <> '' THEN q.record ELSE CASE q.source{arms} END END")
+    /// The rows of `n` keys, bound in turn (see [`Source::integer_key`]), as `k`, `r` like
+    /// [`Source::rows_sql`]. A lone key column is compared as itself so that its index finds
+    /// the rows; only composite keys are compared as their joined text.
+    pub fn rows_by_key_sql(&self, dialect: Dialect, n: usize) -> String {
+        let list = yiwang_store::value_rows(dialect, 1, n);
+        let col = match self.key {
+            [one] => (*one).to_string(),
+            _ => self.key_sql(""),
+        };
+        format!("{} WHERE {col} IN {list}", self.rows_sql(dialect))
+    }
+
+    /// Whether keys bind as integers: a lone `id` column is always `{{AUTO_ID}}`; every other
+    /// key column is text.
+    pub fn integer_key(&self) -> bool {
+        self.key == ["id"]
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! SQL of the ledger, portable between SQLite and PostgreSQL.
 
+use std::collections::HashMap;
+
 use sqlx::Row as _;
 use yiwang_crypto::HashAlg;
 use yiwang_store::{signing_keys, sqlx, Dialect, Row, Tx};
@@ -7,6 +9,7 @@ use yiwang_store::{signing_keys, sqlx, Dialect, Row, Tx};
 use crate::error::{LedgerError, Result};
 use crate::merkle::Hash;
 use crate::model::{Entry, Envelope, LogKey, SignedHead, LOG_FORMAT};
+use crate::sources::Source;
 use crate::tree::NewTile;
 
 type Conn = sqlx::AnyConnection;
@@ -66,17 +69,61 @@ pub struct Queued {
     pub record: Option<String>,
 }
 
+/// The queue's oldest `limit` rows. Insert-only rows queued by key alone (`''`) get their
+/// row as it reads now (`None` once deleted), looked up by key per source: one plain read of
+/// the queue and one indexed lookup per source. (A single statement with a sub-select per
+/// source was estimated so costly that PostgreSQL compiled it with JIT at every batch: about
+/// 70 ms of CPU each time.)
 pub async fn queue_batch(c: &mut Conn, dialect: Dialect, limit: usize) -> Result<Vec<Queued>> {
-    let sql = format!(
-        "SELECT q.id, q.source, q.source_key, {} AS record FROM ledger_queue q ORDER BY q.id LIMIT $1",
-        crate::sources::queued_record_sql(dialect)
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(limit as i64).fetch_all(&mut *c).await?;
-    rows.iter()
-        .map(|r| {
-            Ok(Queued { id: r.try_get("id")?, source: r.try_get("source")?, key: r.try_get("source_key")?, record: r.try_get("record")? })
-        })
-        .collect()
+    let rows = sqlx::query("SELECT id, source, source_key, record FROM ledger_queue ORDER BY id LIMIT $1")
+        .bind(limit as i64)
+        .fetch_all(&mut *c)
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    // Key-only rows per source: (position in `out`, key).
+    let mut by_key: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    for r in &rows {
+        let (source, record): (String, String) = (r.try_get("source")?, r.try_get("record")?);
+        if record.is_empty() {
+            if let Some(src) = crate::sources::source(&source).filter(|s| !s.updates) {
+                by_key.entry(src.name).or_default().push(out.len());
+            }
+        }
+        out.push(Queued { id: r.try_get("id")?, source, key: r.try_get("source_key")?, record: Some(record).filter(|r| !r.is_empty()) });
+    }
+    for (name, at) in by_key {
+        let Some(src) = crate::sources::source(name) else { continue };
+        let keys: Vec<String> = at.iter().map(|i| out[*i].key.clone()).collect();
+        let mut found = records_of(c, dialect, src, &keys).await?;
+        for i in at {
+            out[i].record = found.remove(&out[i].key);
+        }
+    }
+    Ok(out)
+}
+
+/// Keys per `IN` list: a few shapes, so the statements stay prepared.
+const KEY_RUNS: &[usize] = &[256, 64, 16, 4, 1];
+
+/// The current rows of `keys` in `src` as (key, record JSON text); absent keys are missing.
+pub async fn records_of(c: &mut Conn, dialect: Dialect, src: &Source, keys: &[String]) -> Result<HashMap<String, String>> {
+    let mut out = HashMap::with_capacity(keys.len());
+    for run in yiwang_store::runs(keys.len(), KEY_RUNS) {
+        let chunk = &keys[run];
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(src.rows_by_key_sql(dialect, chunk.len())));
+        for k in chunk {
+            q = if src.integer_key() {
+                // A key that is not a number matches no row (it cannot come from the trigger).
+                q.bind(k.parse::<i64>().unwrap_or(i64::MIN))
+            } else {
+                q.bind(k.as_str())
+            };
+        }
+        for row in q.fetch_all(&mut *c).await? {
+            out.insert(row.try_get("k")?, row.try_get("r")?);
+        }
+    }
+    Ok(out)
 }
 
 pub async fn pending(c: &mut Conn) -> Result<u64> {
@@ -103,19 +150,15 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
     if u(size) != plan.base_size {
         return Err(LedgerError::Busy);
     }
-    // Rows per INSERT from a fixed set of sizes, so the few statement texts stay prepared
-    // (a batch of 203 rows runs as 3×64 + 2×4 + 3×1) instead of one new text per batch.
+    // Rows per INSERT from a fixed set of sizes, so the few statement texts stay prepared.
     const COLS: usize = 8;
-    let mut at = 0;
-    while at < plan.entries.len() {
-        let left = plan.entries.len() - at;
-        let rows = [64, 16, 4, 1].into_iter().find(|n| *n <= left).unwrap_or(1);
+    for run in yiwang_store::runs(plan.entries.len(), &[64, 16, 4, 1]) {
         let mut sql = String::from(
             "INSERT INTO ledger_entries (leaf_index, source, source_key, record, content_hash, prev_hash, leaf_hash, sequenced_at) VALUES ",
         );
-        sql.push_str(&yiwang_store::value_rows(dialect, rows, COLS));
+        sql.push_str(&yiwang_store::value_rows(dialect, run.len(), COLS));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for i in at..at + rows {
+        for i in run {
             let e = &plan.entries[i];
             q = q
                 .bind(e.index as i64)
@@ -128,7 +171,6 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
                 .bind(&e.sequenced_at);
         }
         q.execute(&mut **tx).await?;
-        at += rows;
     }
     for t in &plan.tiles {
         sqlx::query("INSERT INTO ledger_tiles (tile, leaves, root) VALUES ($1, $2, $3)")
@@ -147,7 +189,8 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
         }
         return finish(tx, plan).await;
     }
-    for chunk in plan.queue_ids.chunks(500) {
+    for run in yiwang_store::runs(plan.queue_ids.len(), KEY_RUNS) {
+        let chunk = &plan.queue_ids[run];
         let list = yiwang_store::value_rows(dialect, 1, chunk.len());
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM ledger_queue WHERE id IN {list}")));
         for id in chunk {

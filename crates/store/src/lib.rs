@@ -271,6 +271,21 @@ pub fn value_rows(dialect: Dialect, rows: usize, cols: usize) -> String {
     sql
 }
 
+/// `0..n` cut into consecutive runs whose lengths come from `sizes` (largest that fits first;
+/// 1 when none does), e.g. 203 with `[64, 16, 4, 1]` is 3×64, 2×4, 3×1. Multi-row statements
+/// built per run then come in a few shapes that stay prepared, instead of one new statement
+/// text (parsed and planned afresh) per batch length.
+pub fn runs(n: usize, sizes: &[usize]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < n {
+        let len = sizes.iter().copied().filter(|s| *s > 0 && *s <= n - at).max().unwrap_or(1);
+        out.push(at..at + len);
+        at += len;
+    }
+    out
+}
+
 /// Current time as stored in the database: RFC 3339 UTC with milliseconds (sorts as text).
 pub fn now_text() -> String {
     timestamp_text(chrono::Utc::now())
@@ -298,5 +313,18 @@ mod tests {
         assert_eq!(value_rows(Dialect::Sqlite, 2, 3), "(?,?,?),(?,?,?)");
         assert_eq!(value_rows(Dialect::Postgres, 2, 2), "($1,$2),($3,$4)");
         assert_eq!(value_rows(Dialect::Postgres, 0, 2), "");
+    }
+
+    #[test]
+    fn runs_cover_every_item_in_few_shapes() {
+        let lens = |n, sizes: &[usize]| runs(n, sizes).iter().map(|r| r.len()).collect::<Vec<_>>();
+        assert_eq!(lens(203, &[64, 16, 4, 1]), [64, 64, 64, 4, 4, 1, 1, 1]);
+        assert_eq!(lens(3, &[64, 16]), [1, 1, 1]);
+        assert!(runs(0, &[4]).is_empty());
+        for n in 0..300 {
+            let r = runs(n, &[100, 10]);
+            assert_eq!(r.iter().map(|r| r.len()).sum::<usize>(), n);
+            assert!(r.windows(2).all(|w| w[0].end == w[1].start));
+        }
     }
 }

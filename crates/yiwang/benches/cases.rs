@@ -7,7 +7,8 @@
 //! capture: off, triggers only, on; what the sequencer has left after each timed part is
 //! appended and, in On mode, charged to that part), the modes in turn for CASES_BENCH_ROUNDS rounds (default
 //! 4, every other one in reverse order); the summary gives medians and the ledger's cost.
-//! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count).
+//! Run: `cargo bench -p yiwang --bench cases` (CASES_BENCH_N to change the count,
+//! CASES_BENCH_BACKEND=sqlite|postgres for one backend only).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -131,9 +132,13 @@ async fn main() {
     // CASES_BENCH_ROUNDS: the modes run in turn this many times and medians are reported, so
     // the ledger's cost is not lost in the drift of a shared machine (±15 % between runs).
     let rounds: usize = std::env::var("CASES_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).filter(|n| *n > 0).unwrap_or(4);
+    let only = std::env::var("CASES_BENCH_BACKEND").ok();
     for t in TestDb::each().await.unwrap() {
         let sqlite = t.options.url.starts_with("sqlite");
         drop(t);
+        if only.as_deref().is_some_and(|b| b != if sqlite { "sqlite" } else { "postgres" }) {
+            continue;
+        }
         let mut figures: Vec<(Ledger, Figures, Figures)> = Vec::new();
         for round in 0..rounds {
             // Every other round in reverse, so whatever favours the first or the last run of a
@@ -228,6 +233,18 @@ async fn settle(ledger: &RunLedger, part: &str) -> (Duration, f64) {
     }
 }
 
+/// On PostgreSQL, a checkpoint before each timed part: the first change of each page after a
+/// checkpoint writes the whole page to the WAL, so a part that a scheduled checkpoint happens
+/// to fall into writes more and runs slower (±20 % between otherwise equal runs). Each part
+/// now starts just after one.
+async fn checkpoint(db: &yiwang_store::Db) {
+    if db.dialect() == yiwang_store::Dialect::Postgres {
+        if let Err(e) = yiwang_store::sqlx::query("CHECKPOINT").execute(db.reader()).await {
+            println!("(no checkpoint before the part: {e})");
+        }
+    }
+}
+
 /// One timed run; returns the figures of submissions and of staff actions.
 async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
     {
@@ -293,6 +310,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
         // The drafts' own entries are appended before the clock starts: they are not the
         // submissions' cost.
         settle(&ledger, "drafts").await;
+        checkpoint(&t.db).await;
 
         let ids: Arc<Vec<String>> = Arc::new(ids.lock().await.clone());
         let c = cases.clone();
@@ -307,6 +325,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
         .await;
         let (extra_wall, extra_cpu) = settle(&ledger, "submissions").await;
         let subs = report("application submissions", lat, wall + extra_wall, cpu + extra_cpu);
+        checkpoint(&t.db).await;
 
         let window = Staff {
             username: "bench-window".into(),
