@@ -51,7 +51,11 @@ pub struct LedgerSettings {
     /// Install the capture triggers (off: recorded tables are not captured; for benchmarks
     /// and emergencies only).
     pub capture: bool,
-    /// Queued rows appended per transaction.
+    /// Queued rows appended per transaction. Small enough that appending a batch holds
+    /// SQLite's single writer for a few milliseconds only, as every job queued behind it
+    /// waits that long. (Paired case benchmark, staff actions: 2,000-row batches cost −8.5 %
+    /// on SQLite and −9.9 % on PostgreSQL, 256-row batches −7.8 % and −6.8 %.) The sequencer
+    /// goes on while batches come back full.
     pub batch: usize,
     pub sequence_every: Duration,
     /// Sign a head this often when the log has grown.
@@ -64,7 +68,7 @@ impl Default for LedgerSettings {
             hash: HashAlg::Sm3,
             signing: Algorithm::Sm2,
             capture: true,
-            batch: 2000,
+            batch: 256,
             sequence_every: Duration::from_millis(200),
             head_every: Duration::from_secs(60),
         }
