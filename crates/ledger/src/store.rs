@@ -80,19 +80,18 @@ pub async fn queue_batch(c: &mut Conn, dialect: Dialect, limit: usize) -> Result
         .fetch_all(&mut *c)
         .await?;
     let mut out = Vec::with_capacity(rows.len());
-    // Key-only rows per source: (position in `out`, key).
-    let mut by_key: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    // Key-only rows per source: the source and their positions in `out`.
+    let mut by_key: HashMap<&'static str, (&'static Source, Vec<usize>)> = HashMap::new();
     for r in &rows {
         let (source, record): (String, String) = (r.try_get("source")?, r.try_get("record")?);
         if record.is_empty() {
             if let Some(src) = crate::sources::source(&source).filter(|s| !s.updates) {
-                by_key.entry(src.name).or_default().push(out.len());
+                by_key.entry(src.name).or_insert((src, Vec::new())).1.push(out.len());
             }
         }
         out.push(Queued { id: r.try_get("id")?, source, key: r.try_get("source_key")?, record: Some(record).filter(|r| !r.is_empty()) });
     }
-    for (name, at) in by_key {
-        let Some(src) = crate::sources::source(name) else { continue };
+    for (src, at) in by_key.into_values() {
         let keys: Vec<String> = at.iter().map(|i| out[*i].key.clone()).collect();
         let mut found = records_of(c, dialect, src, &keys).await?;
         for i in at {

@@ -313,8 +313,15 @@ impl Part {
 /// Runs `part` for the applications in `range`.
 async fn timed_part(env: &Env, part: Part, range: std::ops::Range<usize>) -> (Vec<Duration>, Duration, f64) {
     let (c, ids) = (env.cases.clone(), env.ids.clone());
+    let window = Staff {
+        username: "bench-window".into(),
+        display_name: "窗口".into(),
+        department: Some("11360100104974650K".into()),
+        region: None,
+        roles: vec![Role::Window],
+    };
     timed(range, move |i| {
-        let (c, ids) = (c.clone(), ids.clone());
+        let (c, ids, window) = (c.clone(), ids.clone(), window.clone());
         async move {
             match part {
                 Part::Submit => {
@@ -322,13 +329,6 @@ async fn timed_part(env: &Env, part: Part, range: std::ops::Range<usize>) -> (Ve
                     assert!(case.case_number.is_some());
                 }
                 Part::Accept => {
-                    let window = Staff {
-                        username: "bench-window".into(),
-                        display_name: "窗口".into(),
-                        department: Some("11360100104974650K".into()),
-                        region: None,
-                        roles: vec![Role::Window],
-                    };
                     let case = c.case_for_staff(&window, &ids[i]).await.unwrap();
                     c.act(&window, &ids[i], case.version, &Action::Accept { on_the_spot: false }).await.unwrap();
                 }
@@ -372,10 +372,14 @@ impl Sequencer {
         Sequencer { stop, task }
     }
 
-    /// Stops after the batch in progress, if any.
-    async fn stop(self) {
+    /// Stops after the batch in progress, if any, and appends what is left ([`settle`]); the
+    /// time and CPU of both, to be charged to the stretch the sequencer ran in.
+    async fn finish(self, l: &yiwang_ledger::Ledger, after: &str) -> (Duration, f64) {
+        let (start, busy) = (Instant::now(), machine_busy_secs());
         let _ = self.stop.send(true);
         self.task.await.unwrap();
+        settle(l, after).await;
+        (start.elapsed(), busy_since(busy))
     }
 }
 
@@ -401,12 +405,7 @@ async fn run(t: TestDb, n: usize, mode: Ledger) -> (Figures, Figures) {
         // What the sequencer has left is appended now and, in On mode, charged to this part
         // (Capture leaves the sequencer out of the figures).
         let (extra_wall, extra_cpu) = match (&env.ledger, seq) {
-            (Some(l), Some(seq)) => {
-                let (start, busy) = (Instant::now(), machine_busy_secs());
-                seq.stop().await;
-                let (w, c) = settle(l, part.label()).await;
-                (start.elapsed().max(w), busy_since(busy).max(c))
-            }
+            (Some(l), Some(seq)) => seq.finish(l, part.label()).await,
             (Some(l), None) => {
                 settle(l, part.label()).await;
                 (Duration::ZERO, 0.0)
@@ -453,14 +452,11 @@ async fn paired(sqlite: bool, n: usize, round: usize) -> Vec<(Ledger, Figures, F
             for j in [k % 2, 1 - k % 2] {
                 let env = &envs[j].1;
                 let seq = env.ledger.as_ref().map(Sequencer::start);
-                let (lat, wall, cpu) = timed_part(env, part, run.clone()).await;
-                let (mut wall, mut cpu) = (wall, cpu);
+                let (lat, mut wall, mut cpu) = timed_part(env, part, run.clone()).await;
                 if let (Some(l), Some(seq)) = (&env.ledger, seq) {
-                    let (start, busy) = (Instant::now(), machine_busy_secs());
-                    seq.stop().await;
-                    settle(l, "").await;
-                    wall += start.elapsed();
-                    cpu += busy_since(busy);
+                    let (w, c) = seq.finish(l, "").await;
+                    wall += w;
+                    cpu += c;
                 }
                 acc[j].0.extend(lat);
                 acc[j].1 += wall;
