@@ -1,5 +1,6 @@
-//! Ledger benchmark: appends/s when the sequencer drains a queue of captured rows into a log of
-//! LEDGER_BENCH_N entries (default 1,000,000 on SQLite; LEDGER_BENCH_PG_N, default 200,000, on
+//! Ledger benchmark: appends/s when the sequencer drains captured rows into a log of
+//! LEDGER_BENCH_N entries (half queued as the capture triggers queue rows that change, half new
+//! rows of a tailed table, read from the table itself) (default 1,000,000 on SQLite; LEDGER_BENCH_PG_N, default 200,000, on
 //! PostgreSQL unless YIWANG_TEST_PG=off), then inclusion and consistency proofs/s against the
 //! full tree, head signing, and a full `verify` of the log. Run: `cargo bench -p yiwang-ledger`.
 
@@ -48,13 +49,42 @@ async fn fill_queue(t: &TestDb, n: u64) {
     }
 }
 
+/// Staff actions, a tailed source: the sequencer reads them from `audit_log` itself.
+async fn fill_tailed(t: &TestDb, n: u64) {
+    let mut done = 0;
+    while done < n {
+        let mut tx = t.db.begin().await.unwrap();
+        for _ in 0..20 {
+            let k = (n - done).min(500);
+            if k == 0 {
+                break;
+            }
+            let mut sql = String::from("INSERT INTO audit_log (at, actor, action, target, result, source) VALUES ");
+            for i in 0..k {
+                if i > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!(
+                    "('2026-11-23T08:00:00.000Z','staff-{}','case.accept','case:c{}','success','127.0.0.1')",
+                    (done + i) % 50,
+                    done + i
+                ));
+            }
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
+            done += k;
+        }
+        tx.commit().await.unwrap();
+    }
+}
+
 async fn bench(t: TestDb, n: u64) {
     let backend = if t.options.url.starts_with("sqlite") { "sqlite" } else { "postgres" };
     println!("== {backend}: {n} entries (SM3, SM2 heads)");
     let ledger = Ledger::open(t.db.clone(), Vault::ephemeral(), LedgerSettings { batch: 5000, ..Default::default() }).await.unwrap();
     let start = Instant::now();
-    fill_queue(&t, n).await;
-    println!("(queued {n} captured rows in {:.1}s)", start.elapsed().as_secs_f64());
+    fill_queue(&t, n / 2).await;
+    fill_tailed(&t, n - n / 2).await;
+    println!("(queued {} captured rows and wrote {} staff actions in {:.1}s)", n / 2, n - n / 2, start.elapsed().as_secs_f64());
 
     let start = Instant::now();
     let appended = ledger.sequence_now().await.unwrap();

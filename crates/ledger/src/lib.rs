@@ -2,10 +2,11 @@
 //! change, licence use and configuration change appends an entry to an append-only Merkle log
 //! in the manner of Certificate Transparency (RFC 6962 / 9162), over SM3 or SHA-256.
 //!
-//! - **Capture**: triggers generated from [`sources::SOURCES`] queue each recorded row (or, for
-//!   insert-only tables, its key) in the writing transaction (nothing acknowledged is ever
-//!   missing from the log).
-//! - **Sequencing**: a background task appends queued rows in batches: canonical record,
+//! - **Capture**: triggers generated from [`sources::SOURCES`] queue each recorded row that
+//!   can change in the writing transaction; insert-only tables keyed by a growing id are read
+//!   from the table itself past the last id appended ([`tail`]). Either way nothing
+//!   acknowledged is ever missing from the log.
+//! - **Sequencing**: a background task appends captured rows in batches: canonical record,
 //!   content hash, previous leaf hash, leaf hash, tiles of 256 leaves ([`Ledger::sequence_now`]).
 //! - **Heads**: signed tree heads (SM2 or Ed25519 under a key kept in the vault) at intervals
 //!   and on demand; inclusion and consistency proofs for any size ([`merkle`]).
@@ -20,6 +21,7 @@ pub mod merkle;
 pub mod model;
 pub mod sources;
 mod store;
+pub mod tail;
 pub mod tree;
 
 use std::collections::HashMap;
@@ -48,8 +50,9 @@ pub struct LedgerSettings {
     pub hash: HashAlg,
     /// Algorithm of the key that signs tree heads.
     pub signing: Algorithm,
-    /// Install the capture triggers (off: recorded tables are not captured; for benchmarks
-    /// and emergencies only).
+    /// Install the capture triggers and read the tailed tables (off: rows that change are not
+    /// captured, insert-only tables are read again when capture returns; for benchmarks and
+    /// emergencies only).
     pub capture: bool,
     /// Queued rows appended per transaction. Small enough that appending a batch holds
     /// SQLite's single writer for a few milliseconds only, as every job queued behind it
@@ -74,6 +77,9 @@ impl Default for LedgerSettings {
     }
 }
 
+/// How long [`Ledger::sequence_now`] waits for open transactions to settle the tailed rows
+/// committed before it was called.
+const TAIL_WAIT: Duration = Duration::from_secs(2);
 /// Heads signed on demand at most this often.
 const ON_DEMAND_GAP: Duration = Duration::from_secs(1);
 /// Tiles kept in memory for proofs.
@@ -96,6 +102,10 @@ struct Inner {
     last_signed: Mutex<Option<Instant>>,
     /// Storage failed its consistency check at start: capture goes on, appends stop.
     damaged: AtomicBool,
+    /// Capture is on: tailed tables are read.
+    capturing: AtomicBool,
+    /// How far each tailed table is settled (PostgreSQL; see [`tail`]).
+    fences: Mutex<tail::Fences>,
 }
 
 struct Signer {
@@ -207,6 +217,8 @@ impl Ledger {
                 signer: tokio::sync::Mutex::new(None),
                 last_signed: Mutex::new(None),
                 damaged: AtomicBool::new(false),
+                capturing: AtomicBool::new(false),
+                fences: Mutex::new(tail::Fences::default()),
                 db,
                 vault,
                 settings,
@@ -226,7 +238,8 @@ impl Ledger {
         &self.inner.settings
     }
 
-    /// Install (or remove) the capture triggers of every source.
+    /// Install (or remove) the capture triggers of every source; start reading the tailed
+    /// tables (or pause: they are read from where they stopped when capture returns).
     pub async fn set_capture(&self, on: bool) -> Result<()> {
         let db = &self.inner.db;
         let dialect = db.dialect();
@@ -242,7 +255,13 @@ impl Ledger {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await?;
             }
         }
+        if on {
+            for s in tail::sources() {
+                tail::start(&mut tx, dialect, s).await?;
+            }
+        }
         tx.commit().await?;
+        self.inner.capturing.store(on, Ordering::SeqCst);
         Ok(())
     }
 
@@ -287,47 +306,121 @@ impl Ledger {
         self.inner.damaged.load(Ordering::SeqCst)
     }
 
-    /// Append every queued row; returns how many were appended.
+    /// Append every captured row; returns how many were appended. Rows of tailed tables
+    /// committed before the call are waited for while other transactions that may hold lower
+    /// ids are open (PostgreSQL; at most [`TAIL_WAIT`]).
     pub async fn sequence_now(&self) -> Result<u64> {
         if self.is_damaged() {
             return Err(LedgerError::Corrupt("账本存储不一致，已停止追加；请运行 yiwang ledger verify".into()));
         }
         let _one = self.inner.sequencer.lock().await;
+        let batch = self.inner.settings.batch;
+        let dialect = self.inner.db.dialect();
+        self.await_tails().await?;
         let mut total = 0;
         let mut conflicts = 0;
         loop {
-            let rows = {
+            let (rows, tails) = {
                 let mut c = self.inner.db.reader().acquire().await?;
-                store::queue_batch(&mut c, self.inner.db.dialect(), self.inner.settings.batch).await?
-            };
-            if rows.is_empty() {
-                return Ok(total);
-            }
-            let full = rows.len() == self.inner.settings.batch;
-            let (plan, leaves) = self.plan(rows);
-            let n = plan.entries.len() as u64;
-            let dialect = self.inner.db.dialect();
-            let plan = Arc::new(plan);
-            let p = plan.clone();
-            match self.inner.db.write(move |tx| Box::pin(async move { store::apply(tx, dialect, &p).await })).await {
-                Ok(()) => {
-                    if let Ok(mut t) = self.inner.tree.write() {
-                        t.commit(&leaves, &plan.tiles);
+                let bounds = self.tail_bounds(&mut c).await?;
+                let mut rows = store::queue_batch(&mut c, dialect, batch).await?;
+                let mut tails = Vec::new();
+                for (src, after, upto) in bounds {
+                    let room = batch.saturating_sub(rows.len());
+                    if room == 0 {
+                        break;
                     }
-                    total += n;
+                    let got = tail::rows(&mut c, dialect, src, after, upto, room).await?;
+                    if let Some((last, _, _)) = got.last() {
+                        tails.push((src.name, after, *last));
+                    }
+                    rows.extend(got.into_iter().map(|(_, key, record)| store::Queued {
+                        id: None,
+                        source: src.name.to_string(),
+                        key,
+                        record: Some(record),
+                    }));
                 }
-                Err(LedgerError::Busy) if conflicts < 3 => {
-                    // Another app server appended first: catch up and try again.
-                    conflicts += 1;
-                    self.reload().await?;
-                    continue;
+                (rows, tails)
+            };
+            let full = rows.len() == batch;
+            if !rows.is_empty() {
+                let (mut plan, leaves) = self.plan(rows);
+                plan.tails = tails;
+                let n = plan.entries.len() as u64;
+                let plan = Arc::new(plan);
+                let p = plan.clone();
+                match self.inner.db.write(move |tx| Box::pin(async move { store::apply(tx, dialect, &p).await })).await {
+                    Ok(()) => {
+                        if let Ok(mut t) = self.inner.tree.write() {
+                            t.commit(&leaves, &plan.tiles);
+                        }
+                        total += n;
+                    }
+                    Err(LedgerError::Busy) if conflicts < 3 => {
+                        // Another app server appended first: catch up and try again.
+                        conflicts += 1;
+                        self.reload().await?;
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 }
-                Err(e) => return Err(e),
             }
             if !full {
                 return Ok(total);
             }
         }
+    }
+
+    /// PostgreSQL: wait (at most [`TAIL_WAIT`]) until the rows of tailed tables committed
+    /// before now are settled, i.e. every transaction that may hold a lower id has ended.
+    async fn await_tails(&self) -> Result<()> {
+        if self.inner.db.dialect() != Dialect::Postgres || !self.inner.capturing.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let started = Instant::now();
+        let mut target = None;
+        loop {
+            let sight = {
+                let mut c = self.inner.db.reader().acquire().await?;
+                tail::look(&mut c).await?
+            };
+            let reached = {
+                let mut f = self.inner.fences.lock().unwrap_or_else(|p| p.into_inner());
+                f.observe(&sight);
+                f.reached(target.get_or_insert_with(|| sight.max.clone()))
+            };
+            if reached || started.elapsed() >= TAIL_WAIT {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// Each tailed table to read now: (source, last id appended, last id settled). Empty while
+    /// capture is off. On PostgreSQL this looks at the tables and moves the fences.
+    async fn tail_bounds(&self, c: &mut sqlx::AnyConnection) -> Result<Vec<(&'static sources::Source, i64, i64)>> {
+        if !self.inner.capturing.load(Ordering::SeqCst) {
+            return Ok(Vec::new());
+        }
+        let cursors = tail::cursors(c).await?;
+        let sight = match self.inner.db.dialect() {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(tail::look(c).await?),
+        };
+        let mut fences = self.inner.fences.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(sight) = &sight {
+            fences.observe(sight);
+        }
+        let mut out = Vec::new();
+        for src in tail::sources() {
+            let Some(after) = cursors.get(src.name) else { continue };
+            let upto = if sight.is_some() { fences.settled(src.name) } else { i64::MAX };
+            if upto > *after {
+                out.push((src, *after, upto));
+            }
+        }
+        Ok(out)
     }
 
     /// Hash a batch outside the writer: envelopes, leaves and completed tiles.
@@ -360,12 +453,12 @@ impl Ledger {
             });
             records.push(record);
             leaves.push(leaf);
-            queue_ids.push(r.id);
+            queue_ids.extend(r.id);
             prev = leaf;
         }
         let tiles =
             self.inner.tree.read().map(|t| t.tiles_completed_by(&leaves)).unwrap_or_else(|p| p.get_ref().tiles_completed_by(&leaves));
-        (store::Plan { base_size, entries, records, tiles, queue_ids, last_leaf: prev }, leaves)
+        (store::Plan { base_size, entries, records, tiles, queue_ids, tails: Vec::new(), last_leaf: prev }, leaves)
     }
 
     /// Sequence and sign heads on schedule until the task is dropped.

@@ -62,7 +62,8 @@ pub async fn state_opt(c: &mut Conn) -> Result<Option<State>> {
 }
 
 pub struct Queued {
-    pub id: i64,
+    /// Its row in `ledger_queue`; `None` for a row of a tailed source (see [`crate::tail`]).
+    pub id: Option<i64>,
     pub source: String,
     pub key: String,
     /// The record as JSON text; `None` for an insert-only row deleted before it was appended.
@@ -89,7 +90,12 @@ pub async fn queue_batch(c: &mut Conn, dialect: Dialect, limit: usize) -> Result
                 by_key.entry(src.name).or_insert((src, Vec::new())).1.push(out.len());
             }
         }
-        out.push(Queued { id: r.try_get("id")?, source, key: r.try_get("source_key")?, record: Some(record).filter(|r| !r.is_empty()) });
+        out.push(Queued {
+            id: Some(r.try_get("id")?),
+            source,
+            key: r.try_get("source_key")?,
+            record: Some(record).filter(|r| !r.is_empty()),
+        });
     }
     for (src, at) in by_key.into_values() {
         let keys: Vec<String> = at.iter().map(|i| out[*i].key.clone()).collect();
@@ -125,8 +131,10 @@ pub async fn records_of(c: &mut Conn, dialect: Dialect, src: &Source, keys: &[St
     Ok(out)
 }
 
+/// Captured rows not yet appended: queued ones and those of tailed tables.
 pub async fn pending(c: &mut Conn) -> Result<u64> {
-    Ok(u(sqlx::query("SELECT COUNT(*) AS n FROM ledger_queue").fetch_one(&mut *c).await?.try_get("n")?))
+    let queued = u(sqlx::query("SELECT COUNT(*) AS n FROM ledger_queue").fetch_one(&mut *c).await?.try_get("n")?);
+    Ok(queued + crate::tail::pending(c).await?)
 }
 
 /// Entries, tiles and the new state computed outside the writer.
@@ -136,6 +144,8 @@ pub struct Plan {
     pub records: Vec<String>,
     pub tiles: Vec<NewTile>,
     pub queue_ids: Vec<i64>,
+    /// Tailed sources read in this batch: (source, last id before, last id after).
+    pub tails: Vec<(&'static str, i64, i64)>,
     pub last_leaf: Hash,
 }
 
@@ -178,6 +188,18 @@ pub async fn apply(tx: &mut Tx, dialect: Dialect, plan: &Plan) -> Result<()> {
             .bind(hex::encode(t.root))
             .execute(&mut **tx)
             .await?;
+    }
+    for (source, before, after) in &plan.tails {
+        // Moves only from where the batch was read (the log's size is checked above too).
+        let moved = sqlx::query("UPDATE ledger_tails SET last_id = $1 WHERE source = $2 AND last_id = $3")
+            .bind(*after)
+            .bind(*source)
+            .bind(*before)
+            .execute(&mut **tx)
+            .await?;
+        if moved.rows_affected() != 1 {
+            return Err(LedgerError::Busy);
+        }
     }
     if dialect == Dialect::Sqlite {
         // One writer assigns SQLite's ids in commit order, each above every id present, so the

@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 11, name: "payments", sql: include_str!("../migrations/0011_payments.sql") },
     Migration { version: 12, name: "openness", sql: include_str!("../migrations/0012_openness.sql") },
     Migration { version: 13, name: "personal_data", sql: include_str!("../migrations/0013_personal_data.sql") },
+    Migration { version: 14, name: "ledger_tails", sql: include_str!("../migrations/0014_ledger_tails.sql") },
 ];
 
 fn render(sql: &str, dialect: Dialect) -> String {
