@@ -308,20 +308,33 @@ impl Ledger {
 
     /// Append every captured row; returns how many were appended. Rows of tailed tables
     /// committed before the call are waited for while other transactions that may hold lower
-    /// ids are open (PostgreSQL; at most [`TAIL_WAIT`]).
+    /// ids are open (PostgreSQL; at most [`TAIL_WAIT`]): for proofs, shutdown and tests.
     pub async fn sequence_now(&self) -> Result<u64> {
+        self.sequence(true).await
+    }
+
+    /// Append what is captured and settled now, without waiting: the background task's step.
+    /// (Waiting would look at PostgreSQL's lock table every few milliseconds under load; a
+    /// fence that is not settled now is at the next step.)
+    pub async fn sequence_settled(&self) -> Result<u64> {
+        self.sequence(false).await
+    }
+
+    async fn sequence(&self, wait: bool) -> Result<u64> {
         if self.is_damaged() {
             return Err(LedgerError::Corrupt("账本存储不一致，已停止追加；请运行 yiwang ledger verify".into()));
         }
         let _one = self.inner.sequencer.lock().await;
         let batch = self.inner.settings.batch;
         let dialect = self.inner.db.dialect();
-        self.await_tails().await?;
+        if wait {
+            self.await_tails().await?;
+        }
         let mut total = 0;
         let mut conflicts = 0;
         loop {
             let (rows, tails) = {
-                let mut c = self.inner.db.reader().acquire().await?;
+                let mut c = self.capture_pool().acquire().await?;
                 let bounds = self.tail_bounds(&mut c).await?;
                 let mut rows = store::queue_batch(&mut c, dialect, batch).await?;
                 let mut tails = Vec::new();
@@ -372,6 +385,15 @@ impl Ledger {
         }
     }
 
+    /// Where captured rows are read. On PostgreSQL the primary's pool: the fences look at its
+    /// locks, and a replica behind it could show a row without a lower one committed before it.
+    fn capture_pool(&self) -> &yiwang_store::sqlx::AnyPool {
+        match self.inner.db.dialect() {
+            Dialect::Postgres => self.inner.db.autocommit_writer(),
+            Dialect::Sqlite => self.inner.db.reader(),
+        }
+    }
+
     /// PostgreSQL: wait (at most [`TAIL_WAIT`]) until the rows of tailed tables committed
     /// before now are settled, i.e. every transaction that may hold a lower id has ended.
     async fn await_tails(&self) -> Result<()> {
@@ -382,7 +404,7 @@ impl Ledger {
         let mut target = None;
         loop {
             let sight = {
-                let mut c = self.inner.db.reader().acquire().await?;
+                let mut c = self.capture_pool().acquire().await?;
                 tail::look(&mut c).await?
             };
             let reached = {
@@ -393,7 +415,7 @@ impl Ledger {
             if reached || started.elapsed() >= TAIL_WAIT {
                 return Ok(());
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
@@ -471,7 +493,7 @@ impl Ledger {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 continue;
             }
-            if let Err(e) = self.sequence_now().await {
+            if let Err(e) = self.sequence_settled().await {
                 tracing::warn!(error = %e, "ledger sequencing failed; will retry");
                 continue;
             }

@@ -197,10 +197,20 @@ fn summary(backend: &str, rounds: usize, modes: &[Ledger], figures: &[(Ledger, F
             let f = of(m, pick);
             let cost = match off {
                 Some(off) if m != Ledger::Off => {
+                    // Round by round too: each round's two runs saw the same machine (paired,
+                    // they ran side by side), so their ratio drifts less than the medians do.
+                    let per_round: Vec<f64> = figures
+                        .iter()
+                        .filter(|f| f.0 == Ledger::Off)
+                        .zip(figures.iter().filter(|f| f.0 == m))
+                        .map(|(o, w)| (pick(w).rate / pick(o).rate - 1.0) * 100.0)
+                        .collect();
+                    let (lo, hi) = per_round.iter().fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
                     format!(
-                        "   ledger: throughput {:+.1} %, CPU/op {:+.1} %",
+                        "   ledger: throughput {:+.1} %, CPU/op {:+.1} %; per round median {:+.1} % ({lo:+.1}…{hi:+.1} %)",
                         (f.rate / off.rate - 1.0) * 100.0,
-                        (f.cpu_us / off.cpu_us - 1.0) * 100.0
+                        (f.cpu_us / off.cpu_us - 1.0) * 100.0,
+                        median(per_round),
                     )
                 }
                 _ => String::new(),
@@ -366,7 +376,7 @@ impl Sequencer {
                     _ = tokio::time::sleep(l.settings().sequence_every) => {}
                     _ = stopped.changed() => return,
                 }
-                l.sequence_now().await.unwrap();
+                l.sequence_settled().await.unwrap();
             }
         });
         Sequencer { stop, task }
