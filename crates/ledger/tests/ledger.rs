@@ -348,3 +348,44 @@ async fn a_tail_waits_for_open_transactions_below_it() {
     assert!(b.pending.is_empty() && check_bundle(&b, None).all_valid());
     assert_eq!(findings(&t.db).await, []);
 }
+
+/// A database from before tailing: staff actions were captured by a trigger that queued their
+/// keys. On start the trigger goes, the queued keys are still appended, and the tail starts
+/// after them: every row exactly once.
+#[tokio::test]
+async fn a_log_captured_by_triggers_moves_to_tails() {
+    for t in TestDb::each().await.unwrap() {
+        let sqlite = t.options.url.starts_with("sqlite");
+        let ledger = open(&t.db, HashAlg::Sm3).await;
+        staff_actions(&t.db, 0, 3).await;
+        assert_eq!(ledger.sequence_now().await.unwrap(), 3);
+        // Back to the old capture: the trigger of before, no tail.
+        let old = if sqlite {
+            "CREATE TRIGGER ledger_staff_action_insert AFTER INSERT ON audit_log BEGIN \
+             INSERT INTO ledger_queue (source, source_key, record) VALUES ('staff_action', CAST(NEW.id AS TEXT), ''); END"
+                .to_string()
+        } else {
+            "CREATE FUNCTION ledger_capture_staff_action() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN \
+             INSERT INTO ledger_queue (source, source_key, record) VALUES ('staff_action', CAST(NEW.id AS TEXT), ''); \
+             RETURN NULL; END $f$; CREATE TRIGGER ledger_staff_action_insert AFTER INSERT ON audit_log \
+             FOR EACH ROW EXECUTE FUNCTION ledger_capture_staff_action()"
+                .to_string()
+        };
+        exec(&t.db, &old).await;
+        exec(&t.db, "DELETE FROM ledger_tails").await;
+        staff_actions(&t.db, 3, 4).await;
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_queue").fetch_one(t.db.reader()).await.unwrap();
+        assert_eq!(queued, 4);
+
+        // The new version starts: queued keys and new rows, each once.
+        let again = open(&t.db, HashAlg::Sm3).await;
+        staff_actions(&t.db, 7, 2).await;
+        assert_eq!(again.sequence_now().await.unwrap(), 6);
+        let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_queue").fetch_one(t.db.reader()).await.unwrap();
+        assert_eq!(queued, 0, "no trigger left");
+        for id in 1..=9 {
+            assert_eq!(again.entries_for("staff_action", &id.to_string()).await.unwrap().len(), 1, "row {id}");
+        }
+        assert_eq!(findings(&t.db).await, []);
+    }
+}
