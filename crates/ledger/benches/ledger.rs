@@ -1,6 +1,6 @@
 //! Ledger benchmark: appends/s when the sequencer drains captured rows into a log of
 //! LEDGER_BENCH_N entries (half queued as the capture triggers queue rows that change, half new
-//! rows of a tailed table, read from the table itself) (default 1,000,000 on SQLite; LEDGER_BENCH_PG_N, default 200,000, on
+//! rows of a tailed table, read from the table itself; LEDGER_BENCH_TAILED sets the percentage) (default 1,000,000 on SQLite; LEDGER_BENCH_PG_N, default 200,000, on
 //! PostgreSQL unless YIWANG_TEST_PG=off), then inclusion and consistency proofs/s against the
 //! full tree, head signing, and a full `verify` of the log. Run: `cargo bench -p yiwang-ledger`.
 
@@ -82,9 +82,11 @@ async fn bench(t: TestDb, n: u64) {
     println!("== {backend}: {n} entries (SM3, SM2 heads)");
     let ledger = Ledger::open(t.db.clone(), Vault::ephemeral(), LedgerSettings { batch: 5000, ..Default::default() }).await.unwrap();
     let start = Instant::now();
-    fill_queue(&t, n / 2).await;
-    fill_tailed(&t, n - n / 2).await;
-    println!("(queued {} captured rows and wrote {} staff actions in {:.1}s)", n / 2, n - n / 2, start.elapsed().as_secs_f64());
+    // LEDGER_BENCH_TAILED: the percentage of rows from a tailed table (default 50).
+    let tailed = n * env("LEDGER_BENCH_TAILED", 50).min(100) / 100;
+    fill_queue(&t, n - tailed).await;
+    fill_tailed(&t, tailed).await;
+    println!("(queued {} captured rows and wrote {tailed} staff actions in {:.1}s)", n - tailed, start.elapsed().as_secs_f64());
 
     let start = Instant::now();
     let appended = ledger.sequence_now().await.unwrap();
