@@ -259,17 +259,10 @@ pub(crate) async fn write_change(tx: &mut Tx, k: &Sealer, ch: &Change, expected_
     let touched: Vec<&Branch> = ch.branches.iter().filter_map(|no| c.branch(*no)).collect();
     if insert_branches && !touched.is_empty() {
         // All of a submission's branches in one statement.
-        let rows: Vec<String> = (0..touched.len())
-            .map(|i| {
-                let b = i * 13;
-                let cols: Vec<String> = (1..=13).map(|k| format!("${}", b + k)).collect();
-                format!("({})", cols.join(", "))
-            })
-            .collect();
         let sql = format!(
             "INSERT INTO case_branches (case_id, branch_no, item_code, item_name, department_code, department_name, steps, step_index,
                 status, step_started, step_due, decided_at, form) VALUES {}",
-            rows.join(", ")
+            yiwang_store::value_rows(yiwang_store::Dialect::of(tx), touched.len(), 13)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in &touched {

@@ -79,15 +79,9 @@ pub async fn enqueue_all(tx: &mut Tx, sealer: &Sealer, messages: &[Message]) -> 
     if messages.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..messages.len())
-        .map(|i| {
-            let b = i * 8;
-            format!("(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO outbox (channel, recipient, recipient_enc, subject, body, link, created_at, sent_at) VALUES {}",
-        rows.join(", ")
+        yiwang_store::value_rows(yiwang_store::Dialect::of(tx), messages.len(), 8)
     );
     let now = now_text();
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

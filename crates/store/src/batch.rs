@@ -255,7 +255,7 @@ mod affinity {
 #[cfg(test)]
 mod tests {
     use crate::testing::TestDb;
-    use crate::{StoreError, Tx, TxFuture};
+    use crate::{Dialect, StoreError, Tx, TxFuture};
 
     async fn count(db: &crate::Db) -> i64 {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM batch_probe").fetch_one(db.reader()).await.unwrap_or(-1)
@@ -271,6 +271,15 @@ mod tests {
                 }
                 Ok(v)
             })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transaction_knows_its_dialect() {
+        for t in TestDb::each().await.unwrap() {
+            let tx = t.db.begin().await.unwrap();
+            assert_eq!(Dialect::of(&tx), t.db.dialect());
+            tx.rollback().await.unwrap();
         }
     }
 

@@ -30,6 +30,17 @@ pub enum Dialect {
     Postgres,
 }
 
+impl Dialect {
+    /// The dialect of an open connection, for code that holds a transaction but not the `Db`.
+    pub fn of(c: &sqlx::AnyConnection) -> Dialect {
+        if c.backend_name().eq_ignore_ascii_case("sqlite") {
+            Dialect::Sqlite
+        } else {
+            Dialect::Postgres
+        }
+    }
+}
+
 /// Storage failures, mapped to stable codes for the API.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
