@@ -22,8 +22,9 @@ fn pct(lat: &mut [Duration], p: f64) -> f64 {
     lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)].as_secs_f64() * 1000.0
 }
 
-/// Rows as the capture triggers queue them (a case event's size and shape).
-async fn fill_queue(t: &TestDb, n: u64) {
+/// `n` rows written by `insert` (an `INSERT … VALUES ` head) with the values `row(i)`: 500 rows
+/// a statement, 20 statements a transaction.
+async fn fill(t: &TestDb, n: u64, insert: &str, row: impl Fn(u64) -> String) {
     let mut done = 0;
     while done < n {
         let mut tx = t.db.begin().await.unwrap();
@@ -32,16 +33,8 @@ async fn fill_queue(t: &TestDb, n: u64) {
             if k == 0 {
                 break;
             }
-            let mut sql = String::from("INSERT INTO ledger_queue (source, source_key, record) VALUES ");
-            for i in 0..k {
-                let id = done + i;
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "('bench','{id}','{{\"id\":{id},\"case_id\":\"c{id}\",\"at\":\"2026-11-23T08:00:00.000Z\",\"kind\":\"accepted\",\"step\":\"受理\",\"department_code\":\"11360100104974650K\",\"department_name\":\"青山市公安局\",\"branch_no\":1,\"note\":\"\",\"actor\":\"window\"}}')"
-                ));
-            }
+            let values: Vec<String> = (done..done + k).map(&row).collect();
+            let sql = format!("{insert}{}", values.join(","));
             sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
             done += k;
         }
@@ -49,32 +42,22 @@ async fn fill_queue(t: &TestDb, n: u64) {
     }
 }
 
+/// Rows as the capture triggers queue them (a case event's size and shape).
+async fn fill_queue(t: &TestDb, n: u64) {
+    fill(t, n, "INSERT INTO ledger_queue (source, source_key, record) VALUES ", |id| {
+        format!(
+            "('bench','{id}','{{\"id\":{id},\"case_id\":\"c{id}\",\"at\":\"2026-11-23T08:00:00.000Z\",\"kind\":\"accepted\",\"step\":\"受理\",\"department_code\":\"11360100104974650K\",\"department_name\":\"青山市公安局\",\"branch_no\":1,\"note\":\"\",\"actor\":\"window\"}}')"
+        )
+    })
+    .await
+}
+
 /// Staff actions, a tailed source: the sequencer reads them from `audit_log` itself.
 async fn fill_tailed(t: &TestDb, n: u64) {
-    let mut done = 0;
-    while done < n {
-        let mut tx = t.db.begin().await.unwrap();
-        for _ in 0..20 {
-            let k = (n - done).min(500);
-            if k == 0 {
-                break;
-            }
-            let mut sql = String::from("INSERT INTO audit_log (at, actor, action, target, result, source) VALUES ");
-            for i in 0..k {
-                if i > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!(
-                    "('2026-11-23T08:00:00.000Z','staff-{}','case.accept','case:c{}','success','127.0.0.1')",
-                    (done + i) % 50,
-                    done + i
-                ));
-            }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
-            done += k;
-        }
-        tx.commit().await.unwrap();
-    }
+    fill(t, n, "INSERT INTO audit_log (at, actor, action, target, result, source) VALUES ", |i| {
+        format!("('2026-11-23T08:00:00.000Z','staff-{}','case.accept','case:c{i}','success','127.0.0.1')", i % 50)
+    })
+    .await
 }
 
 async fn bench(t: TestDb, n: u64) {
