@@ -23,7 +23,7 @@ use sqlx::Row as _;
 use yiwang_store::{sqlx, Dialect, Tx};
 
 use crate::error::{LedgerError, Result};
-use crate::sources::{Source, SOURCES};
+use crate::sources::{source, Source, SOURCES};
 
 type Conn = sqlx::AnyConnection;
 
@@ -63,7 +63,7 @@ pub async fn cursors(c: &mut Conn) -> Result<HashMap<String, i64>> {
 pub async fn pending(c: &mut Conn) -> Result<u64> {
     let mut n = 0i64;
     for (name, last) in cursors(c).await? {
-        let Some(src) = crate::sources::source(&name).filter(|s| s.tailed()) else { continue };
+        let Some(src) = source(&name).filter(|s| s.tailed()) else { continue };
         let q = format!("SELECT COUNT(*) AS n FROM {} WHERE id > $1", src.table);
         n += sqlx::query(sqlx::AssertSqlSafe(q)).bind(last).fetch_one(&mut *c).await?.try_get::<i64, _>("n")?;
     }
@@ -103,7 +103,7 @@ pub async fn look(c: &mut Conn) -> Result<Sight> {
     for r in sqlx::query(sqlx::AssertSqlSafe(max_sql)).fetch_all(&mut *c).await? {
         let name: String = r.try_get("s")?;
         let max: Option<i64> = r.try_get("m")?;
-        if let Some(src) = tables.iter().find(|s| s.name == name) {
+        if let Some(src) = source(&name) {
             sight.max.insert(src.name, max.unwrap_or(0));
         }
     }
@@ -116,7 +116,7 @@ pub async fn look(c: &mut Conn) -> Result<Sight> {
     );
     for r in sqlx::query(sqlx::AssertSqlSafe(writers_sql)).fetch_all(&mut *c).await? {
         let name: String = r.try_get("s")?;
-        if let Some(src) = tables.iter().find(|s| s.name == name) {
+        if let Some(src) = source(&name) {
             sight.writers.entry(src.name).or_default().insert(r.try_get("v")?);
         }
     }
